@@ -1,0 +1,56 @@
+"""Auditors read any aggregate's raw event stream, exactly as stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.ledger import Ledger
+from domain.clock import iso
+from domain.errors import NotFound
+
+HIDDEN_FIELDS = {"key_hash"}
+
+
+class AuditService:
+    """Raw streams, scoped to the caller's merchant."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def stream(self, merchant_id: str, aggregate_id: UUID, *, after_version: int = 0,
+               limit: int = 1000) -> dict[str, Any]:
+        first = list(self.ledger.events.get(aggregate_id, limit=1))
+        if not first or getattr(first[0], "merchant_id", None) != merchant_id:
+            raise NotFound("no such aggregate", code="aggregate_not_found")
+        events = self.ledger.events.get(aggregate_id, gt=after_version or None, limit=limit)
+        return {
+            "aggregate_id": str(aggregate_id),
+            "aggregate_type": first[0].originator_topic.rsplit(":", 1)[-1],
+            "events": [self._event(e) for e in events],
+        }
+
+    @staticmethod
+    def _event(event: Any) -> dict[str, Any]:
+        data = {k: _plain(v) for k, v in vars(event).items()
+                if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
+                and k not in HIDDEN_FIELDS}
+        return {
+            "version": event.originator_version,
+            "type": type(event).__qualname__,
+            "timestamp": iso(event.timestamp),
+            "data": data,
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

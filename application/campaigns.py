@@ -1,0 +1,88 @@
+"""Campaign use cases: create, revise, move through review and lifecycle (C3–C5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.commands import Actor, CommandExecutor, CommandResult, Outcome
+from application.ledger import Ledger
+from application.views import campaign_view
+from domain.campaign import Campaign, CampaignTerms
+from domain.errors import AlreadyExists, InvalidInput, NotFound
+
+# action -> whether it takes a reason
+TRANSITIONS = {"submit": False, "approve": False, "reject": True, "activate": False,
+               "end": False, "disable": True}
+
+
+def load_campaign(ledger: Ledger, merchant_id: str, key: str) -> Campaign:
+    campaign = ledger.find(Campaign.id_for(merchant_id, key), Campaign)
+    if campaign is None:
+        raise NotFound(f"no campaign {key!r}", code="campaign_not_found")
+    return campaign
+
+
+class CampaignService:
+    """Operations set campaigns up; a reviewer approves them; they run and end."""
+
+    def __init__(self, executor: CommandExecutor, ledger: Ledger) -> None:
+        self.executor = executor
+        self.ledger = ledger
+
+    def create_campaign(
+        self, actor: Actor, key: str, terms: dict[str, Any], idempotency_key: str | None = None
+    ) -> CommandResult:
+        def decide(at: Any) -> Outcome:
+            if self.ledger.find(Campaign.id_for(actor.merchant_id, key), Campaign) is not None:
+                raise AlreadyExists(f"campaign {key!r} exists", code="campaign_exists")
+            campaign = Campaign.create(actor.merchant_id, key, CampaignTerms.from_dict(terms),
+                                       actor.ref, at)
+            return Outcome(201, campaign_view(campaign), (campaign,))
+
+        return self.executor.run(
+            actor=actor, operation="create_campaign", payload={"key": key, "terms": terms},
+            decide=decide, idempotency_key=idempotency_key,
+            lock_key=Campaign.id_for(actor.merchant_id, key),
+        )
+
+    def revise_campaign(
+        self, actor: Actor, key: str, terms: dict[str, Any], idempotency_key: str | None = None
+    ) -> CommandResult:
+        def decide(at: Any) -> Outcome:
+            campaign = load_campaign(self.ledger, actor.merchant_id, key)
+            campaign.revise(CampaignTerms.from_dict(terms), actor.ref, at)
+            return Outcome(200, campaign_view(campaign), (campaign,))
+
+        return self.executor.run(
+            actor=actor, operation="revise_campaign", payload={"key": key, "terms": terms},
+            decide=decide, idempotency_key=idempotency_key,
+            lock_key=Campaign.id_for(actor.merchant_id, key),
+        )
+
+    def change_status(
+        self, actor: Actor, key: str, action: str, reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """submit / approve / reject / activate / end / disable."""
+        if action not in TRANSITIONS:
+            raise InvalidInput(f"unknown action {action!r}", code="unknown_action")
+        if TRANSITIONS[action] and not reason:
+            raise InvalidInput(f"{action} needs a reason", code="reason_required")
+
+        def decide(at: Any) -> Outcome:
+            campaign = load_campaign(self.ledger, actor.merchant_id, key)
+            method = getattr(campaign, action)
+            if TRANSITIONS[action]:
+                method(actor.ref, reason, at)
+            else:
+                method(actor.ref, at)
+            return Outcome(200, campaign_view(campaign), (campaign,))
+
+        return self.executor.run(
+            actor=actor, operation=f"{action}_campaign", payload={"key": key, "reason": reason},
+            decide=decide, idempotency_key=idempotency_key,
+            lock_key=Campaign.id_for(actor.merchant_id, key),
+        )
+
+    def get_campaign(self, merchant_id: str, key: str) -> dict[str, Any]:
+        return campaign_view(load_campaign(self.ledger, merchant_id, key))

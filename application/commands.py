@@ -1,0 +1,134 @@
+"""Running a command: idempotently, atomically, with bounded retries on version conflicts."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from application.clock import Clock
+from application.ledger import Ledger
+from domain.errors import DomainError
+from domain.idempotency import IdempotencyRecord, check_key, request_hash
+
+log = logging.getLogger(__name__)
+
+
+class ConcurrencyConflict(DomainError):
+    """Other writers kept winning; the caller may retry with the same Idempotency-Key."""
+
+    kind = "conflict"
+    code = "concurrent_update"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The key was used before for a different request."""
+
+    kind = "invalid"
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issued a command: a merchant's API key and its role (or the CLI)."""
+
+    merchant_id: str
+    role: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a decision produced: the answer, and the aggregates whose events make it true."""
+
+    status: int
+    body: dict[str, Any]
+    aggregates: tuple[Aggregate | None, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    status: int
+    body: dict[str, Any]
+    position: int
+    replayed: bool = False
+
+
+class CommandExecutor:
+    """Load → decide → save together; conflicts reload and decide again, a bounded number of times."""
+
+    def __init__(self, ledger: Ledger, clock: Clock, *, max_attempts: int = 30) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.max_attempts = max_attempts
+        # Commands on the same aggregate in one process queue here instead of
+        # conflicting in the store; across processes optimistic concurrency decides.
+        self._locks = [threading.Lock() for _ in range(128)]
+
+    def run(
+        self,
+        *,
+        actor: Actor,
+        operation: str,
+        payload: Any,
+        decide: Callable[[datetime], Outcome],
+        idempotency_key: str | None = None,
+        lock_key: UUID | None = None,
+    ) -> CommandResult:
+        hashed = request_hash(operation, payload)
+        key = check_key(idempotency_key) if idempotency_key is not None else None
+        lock = self._locks[hash(lock_key) % len(self._locks)] if lock_key else None
+        if lock is not None:
+            with lock:
+                return self._attempts(actor, operation, hashed, key, decide)
+        return self._attempts(actor, operation, hashed, key, decide)
+
+    def _attempts(
+        self, actor: Actor, operation: str, hashed: str, key: str | None,
+        decide: Callable[[datetime], Outcome],
+    ) -> CommandResult:
+        for attempt in range(self.max_attempts):
+            if key is not None:
+                replay = self._replay(actor.merchant_id, key, hashed)
+                if replay is not None:
+                    return replay
+            at = self.clock()
+            outcome = decide(at)
+            record = None
+            if key is not None:
+                record = IdempotencyRecord.record(
+                    actor.merchant_id, key, operation, hashed, outcome.status, outcome.body, at
+                )
+            try:
+                position = self.ledger.save_all(*outcome.aggregates, record)
+            except IntegrityError:
+                # Someone saved first (a version conflict, or the same key in flight).
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+                continue
+            return CommandResult(outcome.status, outcome.body, position)
+        log.warning("%s gave up after %d conflicting attempts", operation, self.max_attempts)
+        raise ConcurrencyConflict(
+            "the resource is under heavy concurrent use; retry with the same Idempotency-Key",
+            retryable=True,
+        )
+
+    def _replay(self, merchant_id: str, key: str, hashed: str) -> CommandResult | None:
+        record_id = IdempotencyRecord.id_for(merchant_id, key)
+        record = self.ledger.find(record_id, IdempotencyRecord)
+        if record is None:
+            return None
+        if record.request_hash != hashed:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request", key=key
+            )
+        position = self.ledger.position_of(record_id, 1) or self.ledger.head()
+        return CommandResult(record.status, record.response, position, replayed=True)

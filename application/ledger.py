@@ -1,0 +1,91 @@
+"""The event store every service writes to: one append-only log for all aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Ledger(Application[UUID]):
+    """One event log, so projections read one sequence and any two aggregates save atomically."""
+
+    name = "promoledger"  # PostgreSQL table promoledger_events; SQLite uses stored_events
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[int], None]] = []
+        self.dialect = "postgres" if "postgres" in type(self.recorder).__module__ else "sqlite"
+
+    def on_saved(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(position)` after every save in this process (wakes projection runners)."""
+        self._listeners.append(listener)
+
+    def save_all(self, *aggregates: Aggregate | None) -> int:
+        """Store all pending events in one transaction; return the position of the last one."""
+        recordings = self.save(*aggregates)
+        if not recordings:
+            return self.head()
+        position = recordings[-1].notification.id
+        for listener in self._listeners:
+            listener(position)
+        return position
+
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate, or None when there is none (or it is of another kind)."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def find_at(self, aggregate_id: UUID, version: int) -> Any:
+        try:
+            return self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            return None
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def position_of(self, aggregate_id: UUID, version: int) -> int | None:
+        """The notification position of one stored event."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        if self.dialect == "postgres":
+            table = f"{self.name}_events"
+            sql = f"SELECT notification_id AS p FROM {table} WHERE originator_id=%s AND originator_version=%s"
+            with datastore.get_connection() as conn:
+                row = conn.execute(sql, (aggregate_id, version)).fetchone()
+        else:
+            sql = "SELECT rowid AS p FROM stored_events WHERE originator_id=? AND originator_version=?"
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(sql, (aggregate_id.hex, version))
+                row = cursor.fetchone()
+        return None if row is None else int(row["p"])
+
+    def existing(self, aggregate_ids: list[UUID]) -> set[UUID]:
+        """Which of these aggregates already exist (one query per 500 IDs)."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        found: set[UUID] = set()
+        for start in range(0, len(aggregate_ids), 500):
+            chunk = aggregate_ids[start:start + 500]
+            if self.dialect == "postgres":
+                sql = (f"SELECT originator_id FROM {self.name}_events "
+                       "WHERE originator_version=1 AND originator_id = ANY(%s)")
+                with datastore.get_connection() as conn:
+                    rows = conn.execute(sql, (chunk,)).fetchall()
+                found.update(UUID(str(r["originator_id"])) for r in rows)
+            else:
+                marks = ",".join("?" * len(chunk))
+                sql = ("SELECT originator_id FROM stored_events "
+                       f"WHERE originator_version=1 AND originator_id IN ({marks})")
+                with datastore.transaction(commit=False) as cursor:
+                    cursor.execute(sql, [i.hex for i in chunk])
+                    rows = cursor.fetchall()
+                found.update(UUID(r["originator_id"]) for r in rows)
+        return found

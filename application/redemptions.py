@@ -1,0 +1,186 @@
+"""Checkout use cases: validate (changes nothing), redeem (records), reverse (compensates). R1–R5."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.commands import Actor, CommandExecutor, CommandResult, Outcome
+from application.ledger import Ledger
+from application.views import redemption_view
+from domain.campaign import Campaign
+from domain.codes import canonical_code, normalize_code
+from domain.eligibility import Attempt, Decision, Order, Reason, decide
+from domain.errors import InvalidInput, NotFound
+from domain.redemption import Redemption
+from domain.usage import CustomerUsage
+from domain.voucher import Voucher
+
+UNKNOWN_CODE = Reason("unknown_code", "no such code")
+
+
+@dataclass(frozen=True)
+class RedeemRequest:
+    """A checkout's question: this code, this customer, this order, here."""
+
+    code: str
+    order: Order
+    customer_id: str | None = None
+    store_id: str | None = None
+    channel: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {"code": self.code, "order": self.order.to_dict(), "customer_id": self.customer_id,
+                "store_id": self.store_id, "channel": self.channel}
+
+
+@dataclass
+class _Loaded:
+    voucher: Voucher | None
+    campaign: Campaign | None
+    usage: CustomerUsage | None
+
+
+class RedemptionService:
+    """Validate and redeem share one decision function, so they cannot disagree."""
+
+    def __init__(self, executor: CommandExecutor, ledger: Ledger) -> None:
+        self.executor = executor
+        self.ledger = ledger
+
+    def validate(self, actor: Actor, request: RedeemRequest) -> dict[str, Any]:
+        """Would this redemption be accepted, and for how much? Records nothing."""
+        request = replace(request, code=canonical_code(request.code))
+        at = self.executor.clock()
+        loaded = self._load(actor.merchant_id, request)
+        decision = self._decide(loaded, request, at)
+        body: dict[str, Any] = {
+            "valid": decision.accepted,
+            "code": request.code,
+            "discount": decision.discount,
+            "currency": request.order.currency,
+            "reasons": [{"code": r.code, "message": r.message} for r in decision.reasons],
+        }
+        if loaded.campaign is not None:
+            body["campaign"] = {"id": str(loaded.campaign.id), "key": loaded.campaign.key,
+                                "version": loaded.campaign.version}
+        return body
+
+    def redeem(self, actor: Actor, request: RedeemRequest, idempotency_key: str | None = None
+               ) -> CommandResult:
+        """Record the redemption, or the rejection with its reasons (both are ledger facts)."""
+        request = replace(request, code=canonical_code(request.code))
+        merchant = actor.merchant_id
+
+        def decide_(at: datetime) -> Outcome:
+            loaded = self._load(merchant, request)
+            decision = self._decide(loaded, request, at)
+            redemption_id = uuid.uuid4()
+            if not decision.accepted:
+                rejection = self._rejection(redemption_id, merchant, request, loaded, decision, at)
+                status = 404 if decision.reasons[0] == UNKNOWN_CODE else 422
+                return Outcome(status, redemption_view(rejection), (rejection,))
+            return self._acceptance(redemption_id, merchant, request, loaded, decision, at)
+
+        return self.executor.run(
+            actor=actor, operation="redeem", payload=request.payload(), decide=decide_,
+            idempotency_key=idempotency_key, lock_key=_voucher_id(merchant, request.code),
+        )
+
+    def reverse(self, actor: Actor, redemption_id: UUID, reason: str,
+                idempotency_key: str | None = None) -> CommandResult:
+        """Support reverses a redemption in full: compensating events give the use back (R4)."""
+        if not reason.strip():
+            raise InvalidInput("a reversal needs a reason", code="reason_required")
+
+        def decide_(at: datetime) -> Outcome:
+            redemption = self._load_redemption(actor.merchant_id, redemption_id)
+            redemption.reverse(reason, actor.ref, at)
+            voucher = self.ledger.repository.get(redemption.facts["voucher_id"])
+            voucher.reverse_redemption(redemption_id, reason.strip(), at)
+            usage = None
+            if redemption.facts["usage_counted"]:
+                usage = self.ledger.repository.get(CustomerUsage.id_for(
+                    actor.merchant_id, redemption.facts["campaign_id"], redemption.facts["customer_id"]))
+                usage.release(redemption_id, at)
+            return Outcome(200, redemption_view(redemption), (redemption, voucher, usage))
+
+        return self.executor.run(
+            actor=actor, operation="reverse_redemption",
+            payload={"redemption_id": str(redemption_id), "reason": reason},
+            decide=decide_, idempotency_key=idempotency_key, lock_key=redemption_id,
+        )
+
+    def get_redemption(self, merchant_id: str, redemption_id: UUID) -> dict[str, Any]:
+        return redemption_view(self._load_redemption(merchant_id, redemption_id))
+
+    def _load_redemption(self, merchant_id: str, redemption_id: UUID) -> Redemption:
+        redemption = self.ledger.find(redemption_id, Redemption)
+        if redemption is None or redemption.merchant_id != merchant_id:
+            raise NotFound("no such redemption", code="redemption_not_found")
+        return redemption
+
+    def _load(self, merchant_id: str, request: RedeemRequest) -> _Loaded:
+        voucher_id = _voucher_id(merchant_id, request.code)
+        voucher = self.ledger.find(voucher_id, Voucher) if voucher_id else None
+        if voucher is None:
+            return _Loaded(None, None, None)
+        campaign = self.ledger.repository.get(voucher.campaign_id)
+        usage = None
+        if campaign.terms.per_customer_limit is not None and request.customer_id is not None:
+            usage = self.ledger.find(
+                CustomerUsage.id_for(merchant_id, campaign.id, request.customer_id), CustomerUsage)
+        return _Loaded(voucher, campaign, usage)
+
+    @staticmethod
+    def _decide(loaded: _Loaded, request: RedeemRequest, at: datetime) -> Decision:
+        if loaded.voucher is None or loaded.campaign is None:
+            return Decision(discount=0, reasons=(UNKNOWN_CODE,))
+        attempt = Attempt(customer_id=request.customer_id, order=request.order, at=at,
+                          store_id=request.store_id, channel=request.channel)
+        uses = loaded.usage.count if loaded.usage is not None else 0
+        return decide(loaded.campaign, loaded.voucher, uses, attempt)
+
+    @staticmethod
+    def _rejection(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,
+                   decision: Decision, at: datetime) -> Redemption:
+        campaign = loaded.campaign
+        return Redemption.reject(
+            redemption_id, at, merchant_id=merchant_id, code=request.code,
+            voucher_id=loaded.voucher.id if loaded.voucher else None,
+            campaign_id=campaign.id if campaign else None,
+            campaign_version=campaign.version if campaign else None,
+            customer_id=request.customer_id, order=request.order.to_dict(),
+            store_id=request.store_id, channel=request.channel,
+            reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
+        )
+
+    @staticmethod
+    def _acceptance(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,
+                    decision: Decision, at: datetime) -> Outcome:
+        voucher, campaign = loaded.voucher, loaded.campaign
+        assert voucher is not None and campaign is not None
+        voucher.redeem(redemption_id, request.customer_id, decision.discount, at)
+        usage = None
+        limit = campaign.terms.per_customer_limit
+        if limit is not None and request.customer_id is not None:
+            usage = loaded.usage or CustomerUsage.start(merchant_id, campaign.id, request.customer_id, at)
+            usage.use(redemption_id, limit, at)
+        redemption = Redemption.record(
+            redemption_id, at, merchant_id=merchant_id, voucher_id=voucher.id, code=voucher.code,
+            campaign_id=campaign.id, campaign_version=campaign.version,
+            customer_id=request.customer_id, order=request.order.to_dict(),
+            store_id=request.store_id, channel=request.channel, currency=request.order.currency,
+            discount=decision.discount, usage_counted=usage is not None,
+        )
+        return Outcome(201, redemption_view(redemption), (voucher, usage, redemption))
+
+
+def _voucher_id(merchant_id: str, code: str) -> UUID | None:
+    try:
+        return Voucher.id_for(merchant_id, normalize_code(code))
+    except InvalidInput:
+        return None  # a malformed code names no voucher: it is simply unknown

@@ -1,0 +1,84 @@
+"""Plain, JSON-ready views of aggregates: what services return and idempotency records store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.campaign import Campaign
+from domain.clock import iso
+from domain.redemption import Redemption
+from domain.rewards import reward_to_dict
+from domain.voucher import Voucher
+
+
+def campaign_view(campaign: Campaign) -> dict[str, Any]:
+    terms = campaign.terms
+    return {
+        "id": str(campaign.id),
+        "key": campaign.key,
+        "version": campaign.version,
+        "status": campaign.status,
+        "name": terms.name,
+        "description": terms.description,
+        "currency": terms.currency,
+        "reward": reward_to_dict(terms.reward),
+        "voucher_type": terms.voucher_type,
+        "redemption_limit": terms.redemption_limit,
+        "per_customer_limit": terms.per_customer_limit,
+        "stock": terms.stock,
+        "issued": campaign.issued,
+        "remaining_stock": campaign.remaining_stock,
+        "starts_at": iso(terms.starts_at),
+        "ends_at": iso(terms.ends_at),
+        "code_spec": terms.code_spec.to_dict(),
+        "code_entropy_bits": round(terms.code_spec.entropy_bits, 1),
+        "created_at": iso(campaign.created_on),
+        "updated_at": iso(campaign.modified_on),
+    }
+
+
+def voucher_view(voucher: Voucher, campaign: Campaign | None = None) -> dict[str, Any]:
+    view = {
+        "id": str(voucher.id),
+        "code": voucher.code,
+        "campaign_id": str(voucher.campaign_id),
+        "state": voucher.state,
+        "holder": voucher.holder,
+        "redemption_limit": voucher.redemption_limit,
+        "redemption_count": voucher.redemption_count,
+        "version": voucher.version,
+        "issued_at": iso(voucher.created_on),
+    }
+    if campaign is not None:
+        view["campaign_key"] = campaign.key
+        view["valid_from"] = iso(campaign.terms.starts_at)
+        view["valid_until"] = iso(campaign.terms.ends_at)
+    return view
+
+
+def redemption_view(redemption: Redemption) -> dict[str, Any]:
+    facts = redemption.facts
+    reversal = redemption.reversal
+    return {
+        "id": str(redemption.id),
+        "status": redemption.status,
+        "code": facts["code"],
+        "voucher_id": _str(facts.get("voucher_id")),
+        "campaign_id": _str(facts.get("campaign_id")),
+        "campaign_version": facts.get("campaign_version"),
+        "customer_id": facts.get("customer_id"),
+        "order": facts["order"],
+        "store_id": facts.get("store_id"),
+        "channel": facts.get("channel"),
+        "currency": facts.get("currency", facts["order"].get("currency")),
+        "discount": facts.get("discount", 0),
+        "reasons": facts.get("reasons", []),
+        "created_at": iso(redemption.created_on),
+        "reversal": None if reversal is None else {
+            "reason": reversal["reason"], "by": reversal["by"], "at": iso(reversal["at"]),
+        },
+    }
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,21 @@
+"""Time helpers. The domain never reads a clock: times arrive as arguments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from domain.errors import InvalidInput
+
+
+def require_utc(at: datetime, field: str = "time") -> datetime:
+    """Return `at` in UTC, refusing naive datetimes."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidInput(f"{field} must carry a time zone", code="naive_datetime", field=field)
+    return at.astimezone(timezone.utc)
+
+
+def iso(at: datetime | None) -> str | None:
+    """Fixed-width UTC ISO-8601 text, sortable as a string (read models store this)."""
+    if at is None:
+        return None
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

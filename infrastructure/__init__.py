@@ -1,0 +1,1 @@
+"""Settings, storage, the composition root: everything that touches the outside world."""

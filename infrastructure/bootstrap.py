@@ -1,0 +1,75 @@
+"""The composition root: builds every part with production defaults; tests pass their own."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+
+from application.access import AccessService
+from application.audit import AuditService
+from application.campaigns import CampaignService
+from application.clock import Clock, system_clock
+from application.commands import CommandExecutor
+from application.ledger import Ledger
+from application.redemptions import RedemptionService
+from application.vouchers import VoucherService
+from infrastructure.database import LibraryDatabase
+from infrastructure.settings import Settings
+from infrastructure.store import eventsourcing_env
+from projections.hub import ProjectionHub
+from projections.queries import QueryService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    """Everything a process needs, wired once."""
+
+    settings: Settings
+    clock: Clock
+    ledger: Ledger
+    db: LibraryDatabase
+    executor: CommandExecutor
+    access: AccessService
+    campaigns: CampaignService
+    vouchers: VoucherService
+    redemptions: RedemptionService
+    audit: AuditService
+    projections: ProjectionHub
+    queries: QueryService
+
+    def start_projections(self) -> None:
+        self.projections.start()
+
+    def close(self) -> None:
+        self.projections.stop()
+        self.ledger.close()
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None,
+          rng: random.Random | None = None) -> Container:
+    """Wire the service for `settings` (default: from the environment). Projections not started."""
+    settings = settings or Settings()
+    clock = clock or system_clock
+    ledger = Ledger(env=eventsourcing_env(settings))
+    db = LibraryDatabase(ledger.recorder.datastore, ledger.dialect)  # type: ignore[attr-defined]
+    executor = CommandExecutor(ledger, clock)
+    hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
+                        poll_seconds=settings.projection_poll_seconds)
+    hub.setup()
+    return Container(
+        settings=settings,
+        clock=clock,
+        ledger=ledger,
+        db=db,
+        executor=executor,
+        access=AccessService(ledger, clock),
+        campaigns=CampaignService(executor, ledger),
+        vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
+        redemptions=RedemptionService(executor, ledger),
+        audit=AuditService(ledger),
+        projections=hub,
+        queries=QueryService(hub, db, clock, settings.read_wait_seconds),
+    )

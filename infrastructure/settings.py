@@ -1,0 +1,44 @@
+"""Settings from the environment (PROMO_*), validated once at start."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/promoledger.db"
+
+
+class Settings(BaseSettings):
+    """Every knob the service reads; `PROMO_DATABASE_URL` picks SQLite or PostgreSQL."""
+
+    model_config = SettingsConfigDict(env_prefix="PROMO_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    # Largest request body accepted; larger ones get 413 before anything is parsed.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # How long a query with min_position waits for its projection to catch up.
+    read_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Projection runners poll this often when no in-process save woke them.
+    projection_poll_seconds: float = Field(default=0.05, gt=0, le=10)
+    projection_batch_size: int = Field(default=500, ge=1, le=10_000)
+    postgres_pool_size: int = Field(default=10, ge=1)
+    postgres_max_overflow: int = Field(default=20, ge=0)
+    seed_demo: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("PROMO_DATABASE_URL must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in ("critical", "error", "warning", "info", "debug"):
+            raise ValueError("PROMO_LOG_LEVEL: critical, error, warning, info or debug")
+        return value

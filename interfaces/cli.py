@@ -1,0 +1,114 @@
+"""`promo`: serve the API, manage keys, rebuild and audit projections."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from domain.api_key import ROLES
+from domain.errors import DomainError
+from infrastructure.bootstrap import Container, build
+from infrastructure.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    container = build(settings)
+    try:
+        result: int = args.func(container, args)
+        return result
+    except DomainError as exc:
+        print(f"error: {exc.code}: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        container.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="promo", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP API with its projections")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-seed", action="store_true", help="do not seed a demo merchant")
+    serve.set_defaults(func=_serve)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(required=True, metavar="ACTION")
+    create = keys.add_parser("create", help="create a key; prints it alone on stdout, once")
+    create.add_argument("--merchant", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--label", default="")
+    create.add_argument("--timezone", default="UTC", help="for a new merchant (IANA name)")
+    create.set_defaults(func=_create_key)
+
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        required=True, metavar="ACTION")
+    rebuild = projections.add_parser("rebuild", help="drop a read model and replay the ledger into it")
+    rebuild.add_argument("name", help="projection name, or 'all'")
+    rebuild.set_defaults(func=_rebuild)
+    audit = projections.add_parser("audit", help="compare read models with a replay from zero")
+    audit.add_argument("name", nargs="?", default="all")
+    audit.set_defaults(func=_audit)
+    status = projections.add_parser("status", help="positions and lag")
+    status.set_defaults(func=_status)
+    return parser
+
+
+def _names(container: Container, name: str) -> list[str]:
+    return list(container.projections.runners) if name == "all" else [container.projections.runner(name).name]
+
+
+def _serve(container: Container, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from infrastructure.seed import seed_demo
+    from interfaces.http.app import create_app
+
+    settings = container.settings
+    host, port = args.host or settings.host, args.port or settings.port
+    if settings.seed_demo and not args.no_seed:
+        demo = seed_demo(container)
+        if demo is not None:
+            print(f"New database: seeded merchant 'demo'.\n  admin API key: {demo.api_key}\n"
+                  f"  try: curl -s -H 'Authorization: Bearer {demo.api_key}' "
+                  f"http://{host}:{port}/v1/campaigns\n  live code: {demo.code} (10% off, EUR)",
+                  flush=True)
+    uvicorn.run(create_app(container), host=host, port=port, log_level=settings.log_level)
+    return 0
+
+
+def _create_key(container: Container, args: argparse.Namespace) -> int:
+    key = container.access.create_key(args.merchant, args.role, args.label, args.timezone)
+    print(key.secret)
+    return 0
+
+
+def _rebuild(container: Container, args: argparse.Namespace) -> int:
+    for name in _names(container, args.name):
+        position = container.projections.rebuild(name)
+        print(f"{name}: rebuilt to position {position}", file=sys.stderr)
+    return 0
+
+
+def _audit(container: Container, args: argparse.Namespace) -> int:
+    ok = True
+    for name in _names(container, args.name):
+        report = container.projections.audit(name)
+        ok = ok and report.ok
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    return 0 if ok else 1
+
+
+def _status(container: Container, args: argparse.Namespace) -> int:
+    print(json.dumps(container.projections.status(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Response models of the read side (projections) and the auditor's views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class WalletCampaign(BaseModel):
+    id: str
+    key: str
+    name: str
+    status: str
+
+
+class WalletVoucher(BaseModel):
+    voucher_id: str
+    code: str
+    state: str
+    redemption_count: int
+    redemption_limit: int | None
+    campaign: WalletCampaign
+    valid_from: str | None
+    valid_until: str | None
+    expired: bool
+    usable_now: bool
+    assigned_at: str
+
+
+class WalletOut(BaseModel):
+    customer_id: str
+    vouchers: list[WalletVoucher]
+
+
+class StatsOut(BaseModel):
+    campaign_id: str
+    key: str
+    name: str
+    status: str
+    currency: str
+    stock: int | None
+    issued: int
+    assigned: int
+    redeemed: int
+    reversed: int
+    rejected: int
+    remaining: int | None
+    net_redeemed: int
+    discount_total: int
+    rejections_by_reason: dict[str, int]
+    updated_at: str
+
+
+class CampaignListOut(BaseModel):
+    items: list[StatsOut]
+    next_cursor: str | None
+
+
+class LogReversal(BaseModel):
+    at: str
+    reason: str
+    by: str
+
+
+class LogEntry(BaseModel):
+    id: str
+    position: int
+    occurred_at: str
+    outcome: str
+    status: str
+    code: str
+    voucher_id: str | None
+    campaign_id: str | None
+    campaign_version: int | None
+    customer_id: str | None
+    order_id: str | None
+    order_amount: int
+    currency: str
+    discount: int
+    store_id: str | None
+    channel: str | None
+    reasons: list[str]
+    lines: list[dict[str, Any]]
+    reversal: LogReversal | None
+
+
+class RedemptionLogOut(BaseModel):
+    items: list[LogEntry]
+    next_cursor: str | None
+
+
+class StoredEventOut(BaseModel):
+    version: int
+    type: str
+    timestamp: str | None
+    data: dict[str, Any]
+
+
+class StreamOut(BaseModel):
+    aggregate_id: str
+    aggregate_type: str
+    events: list[StoredEventOut]
+
+
+class ProjectionStatus(BaseModel):
+    name: str
+    position: int
+    head: int
+    lag: int
+    running: bool
+    error: str | None
+
+
+class TableDiffOut(BaseModel):
+    table: str
+    live_rows: int
+    replayed_rows: int
+    missing: list[dict[str, Any]]
+    unexpected: list[dict[str, Any]]
+
+
+class AuditOut(BaseModel):
+    projection: str
+    position: int
+    ok: bool
+    tables: list[TableDiffOut]

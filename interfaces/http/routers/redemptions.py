@@ -1,0 +1,81 @@
+"""Checkout: validate and redeem codes; support: reverse; everyone with access: the log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from application.redemptions import RedeemRequest
+from domain.campaign import Campaign
+from domain.clock import iso
+from domain.eligibility import Order, OrderLine
+from interfaces.http.read_schemas import RedemptionLogOut
+from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
+from interfaces.http.schemas import ReasonIn, RedeemIn, RedemptionOut, ValidationOut
+from interfaces.http.security import Checkout, Reader, Services, Support
+from projections.redemption_log import LogFilter
+
+router = APIRouter(prefix="/v1", tags=["redemptions"], responses=ERRORS)
+
+
+def _request(body: RedeemIn) -> RedeemRequest:
+    lines = [OrderLine(sku=l.sku, quantity=l.quantity, unit_price=l.unit_price, category=l.category)
+             for l in body.order.lines]
+    order = Order.build(body.order.amount, body.order.currency, body.order.id, lines)
+    return RedeemRequest(code=body.code, order=order, customer_id=body.customer_id,
+                         store_id=body.store_id, channel=body.channel)
+
+
+@router.post("/validations", response_model=ValidationOut)
+def validate(body: RedeemIn, actor: Checkout, services: Services) -> dict[str, Any]:
+    """Would this code apply to this order, and for how much? Changes nothing."""
+    return services.redemptions.validate(actor, _request(body))
+
+
+@router.post("/redemptions", status_code=201, response_model=RedemptionOut)
+def redeem(body: RedeemIn, actor: Checkout, services: Services,
+           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Redeem a code for an order. A refusal is recorded too, and answered as a problem
+    whose `code` is the first reason (404 unknown_code, 422 for every other reason)."""
+    return command_response(services.redemptions.redeem(actor, _request(body), idempotency_key))
+
+
+@router.post("/redemptions/{redemption_id}/reversal", response_model=RedemptionOut)
+def reverse(redemption_id: UUID, body: ReasonIn, actor: Support, services: Services,
+            idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Reverse a redemption in full with a reason; the voucher's use is given back."""
+    return command_response(
+        services.redemptions.reverse(actor, redemption_id, body.reason, idempotency_key))
+
+
+@router.get("/redemptions/{redemption_id}", response_model=RedemptionOut)
+def get_redemption(redemption_id: UUID, actor: Reader, services: Services) -> dict[str, Any]:
+    """One redemption or rejection, from its event stream."""
+    return services.redemptions.get_redemption(actor.merchant_id, redemption_id)
+
+
+@router.get("/redemptions", response_model=RedemptionLogOut)
+def redemption_log(
+    actor: Reader, services: Services,
+    campaign: Annotated[str | None, Query(max_length=64, description="campaign key")] = None,
+    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    code: Annotated[str | None, Query(max_length=64)] = None,
+    status: Literal["redeemed", "rejected", "reversed"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Every attempt, newest first, with reasons for rejections; page with `cursor`."""
+    f = LogFilter(
+        campaign_id=str(Campaign.id_for(actor.merchant_id, campaign)) if campaign else None,
+        customer_id=customer_id, code=code.strip().upper() if code else None, status=status,
+        since=iso(since) if since else None, until=iso(until) if until else None,
+    )
+    return services.queries.redemptions(actor.merchant_id, f, limit=limit, before=cursor,
+                                        min_position=min_position)

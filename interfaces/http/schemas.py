@@ -1,0 +1,219 @@
+"""Request and response models: the API's contract, and its OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.codes import DEFAULT_CHARSET
+from domain.money import MAX_AMOUNT
+
+Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT, description="minor units")]
+PositiveAmount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT, description="minor units")]
+Count = Annotated[int, Field(strict=True, ge=1, le=10**12)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
+Text = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmountOffIn(Strict):
+    type: Literal["amount_off"]
+    amount: PositiveAmount
+    min_spend: Amount = 0
+
+
+class PercentOffIn(Strict):
+    type: Literal["percent_off"]
+    basis_points: int = Field(strict=True, ge=1, le=10_000, description="1200 = 12% off")
+    max_discount: PositiveAmount | None = None
+    min_spend: Amount = 0
+
+
+class CashVoucherIn(Strict):
+    type: Literal["cash_voucher"]
+    price: Amount
+    face_value: PositiveAmount
+    min_spend: Amount = 0
+
+
+RewardIn = Annotated[AmountOffIn | PercentOffIn | CashVoucherIn, Field(discriminator="type")]
+
+
+class CodeSpecIn(Strict):
+    length: int = Field(8, strict=True, ge=4, le=48)
+    charset: str = Field(DEFAULT_CHARSET, min_length=2, max_length=36, pattern=r"^[A-Z0-9]+$")
+    prefix: str = Field("", max_length=16, pattern=r"^[A-Z0-9_-]*$")
+    suffix: str = Field("", max_length=16, pattern=r"^[A-Z0-9_-]*$")
+    pattern: str | None = Field(None, max_length=48, pattern=r"^[A-Z0-9#_-]+$",
+                                description="'#' marks a random character, e.g. 'SPRING-####-####'")
+
+
+class CampaignTermsIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    currency: Currency
+    reward: RewardIn
+    voucher_type: Literal["single_use", "multi_use"] = "single_use"
+    redemption_limit: Count | None = Field(
+        None, description="uses per code for multi_use codes (null = unlimited); single_use is 1")
+    per_customer_limit: Count | None = Field(None, description="redemptions per customer")
+    stock: Count | None = Field(None, description="vouchers that may be issued (null = unlimited)")
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    code_spec: CodeSpecIn = Field(default_factory=CodeSpecIn)
+
+    def to_terms(self) -> dict[str, Any]:
+        terms = self.model_dump(exclude={"key"})
+        if self.voucher_type == "single_use":
+            terms["redemption_limit"] = 1
+        return terms
+
+
+class CampaignCreate(CampaignTermsIn):
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="unique per merchant")
+
+
+class ReasonIn(Strict):
+    reason: Reason
+
+
+class IssueCodesIn(Strict):
+    count: int | None = Field(None, strict=True, ge=1, le=10_000, description="codes to generate")
+    codes: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, min_length=1, max_length=10_000, description="explicit codes, e.g. ['HOLIMAN100']")
+
+
+class CustomerIn(Strict):
+    customer_id: Text
+
+
+class LineIn(Strict):
+    sku: Text
+    quantity: int = Field(strict=True, ge=1, le=1_000_000)
+    unit_price: Amount
+    category: Text | None = None
+
+
+class OrderIn(Strict):
+    id: Text | None = None
+    amount: Amount | None = Field(None, description="defaults to the lines' total")
+    currency: Currency
+    lines: list[LineIn] = Field(default_factory=list, max_length=500)
+
+
+class RedeemIn(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    customer_id: Text | None = None
+    order: OrderIn
+    store_id: Text | None = None
+    channel: Literal["online", "offline"] | None = None
+
+
+# -- responses ----------------------------------------------------------------------------
+
+class Out(BaseModel):
+    position: int | None = Field(
+        None, description="ledger position of the command's last event; pass as min_position to read it")
+
+
+class CampaignOut(Out):
+    id: str
+    key: str
+    version: int
+    status: str
+    name: str
+    description: str
+    currency: str
+    reward: dict[str, Any]
+    voucher_type: str
+    redemption_limit: int | None
+    per_customer_limit: int | None
+    stock: int | None
+    issued: int
+    remaining_stock: int | None
+    starts_at: str | None
+    ends_at: str | None
+    code_spec: dict[str, Any]
+    code_entropy_bits: float
+    created_at: str
+    updated_at: str
+
+
+class CodesOut(Out):
+    campaign_id: str
+    campaign_key: str
+    count: int
+    codes: list[str]
+
+
+class VoucherOut(Out):
+    id: str
+    code: str
+    campaign_id: str
+    state: Literal["open", "assigned", "redeemed"]
+    holder: str | None
+    redemption_limit: int | None
+    redemption_count: int
+    version: int
+    issued_at: str
+    campaign_key: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+
+
+class CampaignRef(BaseModel):
+    id: str
+    key: str
+    version: int
+
+
+class ValidationOut(BaseModel):
+    valid: bool
+    code: str
+    discount: int
+    currency: str
+    reasons: list[ReasonOut]
+    campaign: CampaignRef | None = None
+
+
+class ReversalOut(BaseModel):
+    reason: str
+    by: str
+    at: str | None
+
+
+class RedemptionOut(Out):
+    id: str
+    status: Literal["redeemed", "rejected", "reversed"]
+    code: str
+    voucher_id: str | None
+    campaign_id: str | None
+    campaign_version: int | None
+    customer_id: str | None
+    order: dict[str, Any]
+    store_id: str | None
+    channel: str | None
+    currency: str
+    discount: int
+    reasons: list[ReasonOut]
+    created_at: str | None
+    reversal: ReversalOut | None
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str

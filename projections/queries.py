@@ -1,0 +1,77 @@
+"""Read-side queries: read-your-writes waiting, then a read of the projection's tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.clock import Clock
+from domain.errors import DomainError, InvalidInput, NotFound
+from infrastructure.database import LibraryDatabase
+from projections.campaign_stats import campaign_stats, list_campaigns
+from projections.hub import ProjectionHub
+from projections.redemption_log import LogFilter, redemption_log
+from projections.wallet import wallet
+
+
+class ProjectionLagging(DomainError):
+    """The read model has not reached the asked position within the wait."""
+
+    kind = "unavailable"
+    code = "projection_lagging"
+
+
+class QueryService:
+    """Answers from read models; `min_position` makes a client see its own last write."""
+
+    def __init__(self, hub: ProjectionHub, db: LibraryDatabase, clock: Clock,
+                 wait_seconds: float) -> None:
+        self.hub = hub
+        self.db = db
+        self.clock = clock
+        self.wait_seconds = wait_seconds
+
+    def _await(self, projection: str, min_position: int | None) -> None:
+        if not min_position or self.hub.wait(projection, min_position, 0):
+            return
+        if min_position > self.hub.ledger.head():
+            raise InvalidInput(f"position {min_position} is beyond the ledger's head",
+                               code="unknown_position")
+        if not self.hub.wait(projection, min_position, self.wait_seconds):
+            raise ProjectionLagging(
+                f"{projection} has not reached position {min_position} yet; retry shortly",
+                projection=projection, min_position=min_position,
+            )
+
+    def wallet(self, merchant_id: str, customer_id: str, min_position: int | None = None
+               ) -> dict[str, Any]:
+        self._await("wallet", min_position)
+        with self.db.transaction() as tx:
+            vouchers = wallet(tx, merchant_id, customer_id, self.clock())
+        return {"customer_id": customer_id, "vouchers": vouchers}
+
+    def campaign_stats(self, merchant_id: str, campaign_id: str, min_position: int | None = None
+                       ) -> dict[str, Any]:
+        self._await("campaign_stats", min_position)
+        with self.db.transaction() as tx:
+            stats = campaign_stats(tx, merchant_id, campaign_id)
+        if stats is None:
+            raise NotFound("no such campaign", code="campaign_not_found")
+        return stats
+
+    def campaigns(self, merchant_id: str, *, status: str | None, limit: int, after: str | None,
+                  min_position: int | None = None) -> dict[str, Any]:
+        self._await("campaign_stats", min_position)
+        with self.db.transaction() as tx:
+            items = list_campaigns(tx, merchant_id, status, limit + 1, after)
+        more = len(items) > limit
+        items = items[:limit]
+        return {"items": items, "next_cursor": items[-1]["key"] if more else None}
+
+    def redemptions(self, merchant_id: str, f: LogFilter, *, limit: int, before: int | None,
+                    min_position: int | None = None) -> dict[str, Any]:
+        self._await("redemption_log", min_position)
+        with self.db.transaction() as tx:
+            items = redemption_log(tx, merchant_id, f, limit + 1, before)
+        more = len(items) > limit
+        items = items[:limit]
+        return {"items": items, "next_cursor": str(items[-1]["position"]) if more else None}

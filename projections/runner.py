@@ -1,0 +1,161 @@
+"""Runs projections over the event log with exactly-once tracking.
+
+Each batch of events is applied and the projection's tracking position advanced in
+one transaction; the position update is conditional on the position the batch
+started from, so a second runner (or a rebuild) can never apply a batch twice.
+Runners poll, and an in-process save wakes them at once: no LISTEN/NOTIFY to miss
+and no SQLite subscription needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from application.ledger import Ledger
+from infrastructure.database import LibraryDatabase, Tx
+from projections.base import Projection
+
+log = logging.getLogger(__name__)
+
+TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS projection_tracking "
+                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
+
+
+class TrackingMoved(Exception):
+    """Another runner or a rebuild moved the position since this batch began."""
+
+
+class ProjectionRunner:
+    """One projection's loop: read a batch after its position, apply, advance, commit."""
+
+    def __init__(self, projection: Projection, ledger: Ledger, db: LibraryDatabase, *,
+                 batch_size: int = 500, poll_seconds: float = 0.05) -> None:
+        self.projection = projection
+        self.ledger = ledger
+        self.db = db
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._advanced = threading.Condition()
+        self._position = 0
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def setup(self) -> None:
+        with self.db.transaction(write=True) as tx:
+            tx.execute(TRACKING_DDL)
+            self.projection.create_tables(tx)
+            tx.execute("INSERT INTO projection_tracking (name, position) VALUES (?, 0) "
+                       "ON CONFLICT (name) DO NOTHING", (self.name,))
+        self._position = self.stored_position()
+
+    def stored_position(self) -> int:
+        with self.db.transaction() as tx:
+            row = tx.one("SELECT position FROM projection_tracking WHERE name=?", (self.name,))
+        return int(row["position"]) if row else 0
+
+    def run_once(self) -> int:
+        """Apply the next batch; return how many notifications it held (0 = caught up)."""
+        start = self.stored_position()
+        self._advance_to(start)
+        notifications = self.ledger.recorder.select_notifications(start + 1, self.batch_size)
+        if not notifications:
+            return 0
+        end = notifications[-1].id
+        with self.db.transaction(write=True) as tx:
+            for notification in notifications:
+                event = self.ledger.mapper.to_domain_event(notification)
+                self.projection.process(event, tx, notification.id)
+            self._move_tracking(tx, start, end)
+        self._advance_to(end)
+        return len(notifications)
+
+    def catch_up(self) -> int:
+        """Apply batches until the log is exhausted; return the final position."""
+        while self.run_once():
+            pass
+        return self._position
+
+    def rebuild(self) -> int:
+        """Drop the read model's rows and replay the whole log into it."""
+        with self.db.transaction(write=True) as tx:
+            self.projection.create_tables(tx)
+            self.projection.clear(tx)
+            tx.execute("UPDATE projection_tracking SET position=0 WHERE name=?", (self.name,))
+        self._position = 0
+        return self.catch_up()
+
+    def _move_tracking(self, tx: Tx, start: int, end: int) -> None:
+        row = tx.one("UPDATE projection_tracking SET position=? WHERE name=? AND position=? "
+                     "RETURNING position", (end, self.name, start))
+        if row is None:
+            raise TrackingMoved(self.name)
+
+    def _advance_to(self, position: int) -> None:
+        with self._advanced:
+            self._position = position
+            self._advanced.notify_all()
+
+    # -- background thread ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"projection-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def wake(self, _position: int = 0) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                processed = self.run_once()
+                failures, self.last_error = 0, None
+            except TrackingMoved:
+                continue
+            except Exception as exc:  # the store is away or a handler failed: retry, never skip
+                failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if failures == 1:
+                    log.exception("projection %s failed; retrying", self.name)
+                self._stop.wait(min(5.0, 0.1 * 2**failures))
+                continue
+            if not processed:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until this read model includes `position`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._advanced:
+            while self._position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._advanced.wait(min(remaining, 0.05))
+                if not self.running:  # a runner elsewhere does the work: look at the table
+                    self._position = max(self._position, self.stored_position())
+        return True
+
+    def status(self, head: int) -> dict[str, Any]:
+        position = self.stored_position()
+        return {"name": self.name, "position": position, "head": head,
+                "lag": max(0, head - position), "running": self.running, "error": self.last_error}

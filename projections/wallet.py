@@ -1,0 +1,109 @@
+"""Customer wallet (W1): the vouchers each customer holds, their state and validity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.campaign import Campaign
+from domain.clock import iso
+from domain.voucher import Voucher
+from infrastructure.database import Tx
+from projections.base import Handler, Projection
+from projections.campaign_stats import STATUS_EVENTS
+
+
+class Wallet(Projection):
+    name = "wallet"
+    tables = {
+        "wallet_vouchers": (
+            "merchant_id TEXT NOT NULL, voucher_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
+            "code TEXT NOT NULL, campaign_id TEXT NOT NULL, redemption_limit BIGINT, "
+            "redemption_count BIGINT NOT NULL, assigned_at TEXT NOT NULL, "
+            "PRIMARY KEY (merchant_id, voucher_id)"
+        ),
+        "wallet_campaigns": (
+            "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, key TEXT NOT NULL, "
+            "name TEXT NOT NULL, status TEXT NOT NULL, starts_at TEXT, ends_at TEXT, "
+            "PRIMARY KEY (merchant_id, campaign_id)"
+        ),
+    }
+    indexes = ("CREATE INDEX IF NOT EXISTS wallet_vouchers_customer "
+               "ON wallet_vouchers (merchant_id, customer_id, assigned_at)",)
+
+    def handlers(self) -> dict[type, Handler]:
+        handlers: dict[type, Handler] = {
+            Campaign.Created: self._campaign_terms,
+            Campaign.Revised: self._campaign_terms,
+            Voucher.Issued: self._issued,
+            Voucher.Assigned: self._assigned,
+            Voucher.Redeemed: lambda e, tx, _: self._count(tx, e, +1),
+            Voucher.RedemptionReversed: lambda e, tx, _: self._count(tx, e, -1),
+        }
+        for event_class in STATUS_EVENTS:
+            handlers[event_class] = self._status
+        return handlers
+
+    def _campaign_terms(self, e: Any, tx: Tx, _: int) -> None:
+        terms = e.terms
+        key = getattr(e, "key", None)
+        if key is not None:  # Created
+            tx.execute("INSERT INTO wallet_campaigns VALUES (?,?,?,?,'draft',?,?)",
+                       (e.merchant_id, str(e.originator_id), key, terms["name"],
+                        iso(terms.get("starts_at")), iso(terms.get("ends_at"))))
+        else:
+            tx.execute("UPDATE wallet_campaigns SET name=?, status='draft', starts_at=?, ends_at=? "
+                       "WHERE campaign_id=?", (terms["name"], iso(terms.get("starts_at")),
+                                               iso(terms.get("ends_at")), str(e.originator_id)))
+
+    def _status(self, e: Any, tx: Tx, _: int) -> None:
+        tx.execute("UPDATE wallet_campaigns SET status=? WHERE campaign_id=?",
+                   (STATUS_EVENTS[type(e)], str(e.originator_id)))
+
+    def _issued(self, e: Voucher.Issued, tx: Tx, _: int) -> None:
+        if e.holder is not None:
+            self._hold(tx, e, e.merchant_id, e.holder)
+
+    def _assigned(self, e: Voucher.Assigned, tx: Tx, _: int) -> None:
+        merchant = tx.one("SELECT merchant_id FROM wallet_campaigns WHERE campaign_id=?",
+                          (str(e.campaign_id),))
+        self._hold(tx, e, merchant["merchant_id"] if merchant else "", e.customer_id)
+
+    @staticmethod
+    def _hold(tx: Tx, e: Any, merchant_id: str, customer_id: str) -> None:
+        tx.execute("INSERT INTO wallet_vouchers VALUES (?,?,?,?,?,?,0,?)",
+                   (merchant_id, str(e.originator_id), customer_id, e.code, str(e.campaign_id),
+                    e.redemption_limit, iso(e.timestamp)))
+
+    @staticmethod
+    def _count(tx: Tx, e: Any, delta: int) -> None:
+        tx.execute("UPDATE wallet_vouchers SET redemption_count = redemption_count + ? "
+                   "WHERE voucher_id=?", (delta, str(e.originator_id)))
+
+
+def wallet(tx: Tx, merchant_id: str, customer_id: str, now: datetime) -> list[dict[str, Any]]:
+    rows = tx.query(
+        "SELECT v.*, c.key, c.name, c.status, c.starts_at, c.ends_at FROM wallet_vouchers v "
+        "JOIN wallet_campaigns c ON c.merchant_id = v.merchant_id AND c.campaign_id = v.campaign_id "
+        "WHERE v.merchant_id=? AND v.customer_id=? ORDER BY v.assigned_at, v.code",
+        (merchant_id, customer_id),
+    )
+    return [_voucher(row, iso(now) or "") for row in rows]
+
+
+def _voucher(row: dict[str, Any], now: str) -> dict[str, Any]:
+    limit, count = row["redemption_limit"], int(row["redemption_count"])
+    exhausted = limit is not None and count >= int(limit)
+    expired = row["status"] == "ended" or (row["ends_at"] is not None and now >= row["ends_at"])
+    started = row["starts_at"] is None or now >= row["starts_at"]
+    return {
+        "voucher_id": row["voucher_id"], "code": row["code"],
+        "state": "redeemed" if exhausted else "assigned",
+        "redemption_count": count, "redemption_limit": limit,
+        "campaign": {"id": row["campaign_id"], "key": row["key"], "name": row["name"],
+                     "status": row["status"]},
+        "valid_from": row["starts_at"], "valid_until": row["ends_at"],
+        "expired": expired,
+        "usable_now": not exhausted and row["status"] == "active" and started and not expired,
+        "assigned_at": row["assigned_at"],
+    }
