@@ -45,7 +45,7 @@ class AccessService:
         try:
             self.ledger.save_all(merchant)
         except IntegrityError:
-            return self.ledger.repository.get(merchant.id)  # registered concurrently
+            return self.ledger.load(merchant.id)  # registered concurrently
         return merchant
 
     def find_merchant(self, merchant_id: str) -> Merchant | None:

@@ -96,13 +96,17 @@ class CommandExecutor:
         self, actor: Actor, operation: str, hashed: str, key: str | None,
         decide: Callable[[datetime], Outcome],
     ) -> CommandResult:
+        # Optimistic: the stored answer is looked for only when something refuses, because
+        # a retried request finds its effects applied (a refusal) or its record's ID taken.
         for attempt in range(self.max_attempts):
-            if key is not None:
-                replay = self._replay(actor.merchant_id, key, hashed)
+            at = self.clock()
+            try:
+                outcome = decide(at)
+            except DomainError:
+                replay = self._replay(actor.merchant_id, key, hashed) if key is not None else None
                 if replay is not None:
                     return replay
-            at = self.clock()
-            outcome = decide(at)
+                raise
             record = None
             if key is not None:
                 record = IdempotencyRecord.record(
@@ -111,7 +115,10 @@ class CommandExecutor:
             try:
                 position = self.ledger.save_all(*outcome.aggregates, record)
             except IntegrityError:
-                # Someone saved first (a version conflict, or the same key in flight).
+                # Someone saved first: a version conflict, or this key's record exists.
+                replay = self._replay(actor.merchant_id, key, hashed) if key is not None else None
+                if replay is not None:
+                    return replay
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
                 continue
             return CommandResult(outcome.status, outcome.body, position)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from application.ledger import Ledger
@@ -12,7 +13,7 @@ from projections.audit import AuditReport, audit_projection
 from projections.base import Projection
 from projections.campaign_stats import CampaignStats
 from projections.redemption_log import RedemptionLog
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, TrackingMoved
 from projections.wallet import Wallet
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,23 @@ PROJECTIONS: tuple[type[Projection], ...] = (Wallet, CampaignStats, RedemptionLo
 
 
 class ProjectionHub:
-    """The runners of every projection, woken by saves in this process."""
+    """Every projection of one store, driven by one loop and woken by saves in this process.
+
+    Each batch is read once and applied to every projection in one transaction, each
+    projection's tracking row moved under its own guard: one commit per batch, not
+    one per projection (an fsync each), and read models that agree on their position.
+    """
 
     def __init__(self, ledger: Ledger, db: LibraryDatabase, *, batch_size: int = 500,
                  poll_seconds: float = 0.05) -> None:
         self.ledger = ledger
         self.db = db
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
         self.runners = {
             cls.name: ProjectionRunner(cls(), ledger, db, batch_size=batch_size,
                                        poll_seconds=poll_seconds)
@@ -47,15 +59,70 @@ class ProjectionHub:
 
     def start(self) -> None:
         for runner in self.runners.values():
-            runner.start()
+            runner.driven = True
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
         for runner in self.runners.values():
-            runner.stop()
+            runner.driven = False
 
-    def wake(self, position: int = 0) -> None:
+    def wake(self, _position: int = 0) -> None:
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Apply the next batch to every projection; return its size (0 = all caught up)."""
+        with self.db.transaction() as tx:
+            positions = {r["name"]: int(r["position"])
+                         for r in tx.query("SELECT name, position FROM projection_tracking")}
+        start = min(positions.get(name, 0) for name in self.runners)
+        notifications = self.ledger.recorder.select_notifications(start + 1, self.batch_size)
+        if not notifications:
+            for name, runner in self.runners.items():
+                runner.advance_to(positions.get(name, 0))
+            return 0
+        end = notifications[-1].id
+        events = [(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications]
+        with self.db.transaction(write=True) as tx:
+            for name, runner in self.runners.items():
+                position = positions.get(name, 0)
+                for event_position, event in events:
+                    if event_position > position:
+                        runner.projection.process(event, tx, event_position)
+                runner.move_tracking(tx, position, end)
         for runner in self.runners.values():
-            runner.wake(position)
+            runner.advance_to(end)
+        return len(notifications)
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                processed = self.run_once()
+                failures, self.last_error = 0, None
+            except TrackingMoved:
+                continue  # a rebuild elsewhere moved a position: read them again
+            except Exception as exc:  # store away or a handler failed: retry, never skip
+                failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                for runner in self.runners.values():
+                    runner.last_error = self.last_error
+                if failures == 1:
+                    log.exception("projections failed; retrying")
+                self._stop.wait(min(5.0, 0.1 * 2**failures))
+                continue
+            if failures == 0:
+                for runner in self.runners.values():
+                    runner.last_error = None
+            if not processed:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
 
     def catch_up(self) -> None:
         for runner in self.runners.values():

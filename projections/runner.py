@@ -1,15 +1,14 @@
-"""Runs projections over the event log with exactly-once tracking.
+"""One projection over the event log, with exactly-once tracking.
 
-Each batch of events is applied and the projection's tracking position advanced in
+A batch of events is applied and the projection's tracking position advanced in
 one transaction; the position update is conditional on the position the batch
 started from, so a second runner (or a rebuild) can never apply a batch twice.
-Runners poll, and an in-process save wakes them at once: no LISTEN/NOTIFY to miss
-and no SQLite subscription needed.
+The hub drives all runners from one polling loop; this class is also used alone
+by the CLI to rebuild or catch up one read model.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import Any
@@ -17,8 +16,6 @@ from typing import Any
 from application.ledger import Ledger
 from infrastructure.database import LibraryDatabase, Tx
 from projections.base import Projection
-
-log = logging.getLogger(__name__)
 
 TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS projection_tracking "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
@@ -38,11 +35,9 @@ class ProjectionRunner:
         self.db = db
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._advanced = threading.Condition()
         self._position = 0
-        self._thread: threading.Thread | None = None
+        self.driven = False
         self.last_error: str | None = None
 
     @property
@@ -65,7 +60,7 @@ class ProjectionRunner:
     def run_once(self) -> int:
         """Apply the next batch; return how many notifications it held (0 = caught up)."""
         start = self.stored_position()
-        self._advance_to(start)
+        self.advance_to(start)
         notifications = self.ledger.recorder.select_notifications(start + 1, self.batch_size)
         if not notifications:
             return 0
@@ -74,8 +69,8 @@ class ProjectionRunner:
             for notification in notifications:
                 event = self.ledger.mapper.to_domain_event(notification)
                 self.projection.process(event, tx, notification.id)
-            self._move_tracking(tx, start, end)
-        self._advance_to(end)
+            self.move_tracking(tx, start, end)
+        self.advance_to(end)
         return len(notifications)
 
     def catch_up(self) -> int:
@@ -93,54 +88,21 @@ class ProjectionRunner:
         self._position = 0
         return self.catch_up()
 
-    def _move_tracking(self, tx: Tx, start: int, end: int) -> None:
+    def move_tracking(self, tx: Tx, start: int, end: int) -> None:
         row = tx.one("UPDATE projection_tracking SET position=? WHERE name=? AND position=? "
                      "RETURNING position", (end, self.name, start))
         if row is None:
             raise TrackingMoved(self.name)
 
-    def _advance_to(self, position: int) -> None:
+    def advance_to(self, position: int) -> None:
         with self._advanced:
             self._position = position
             self._advanced.notify_all()
 
-    # -- background thread ------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=f"projection-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def wake(self, _position: int = 0) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                processed = self.run_once()
-                failures, self.last_error = 0, None
-            except TrackingMoved:
-                continue
-            except Exception as exc:  # the store is away or a handler failed: retry, never skip
-                failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                if failures == 1:
-                    log.exception("projection %s failed; retrying", self.name)
-                self._stop.wait(min(5.0, 0.1 * 2**failures))
-                continue
-            if not processed:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether a loop in this process is applying events to this projection."""
+        return self.driven
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until this read model includes `position`; False on timeout."""
