@@ -45,7 +45,8 @@ class AccessService:
         try:
             self.ledger.save_all(merchant)
         except IntegrityError:
-            return self.ledger.load(merchant.id)  # registered concurrently
+            registered: Merchant = self.ledger.load(merchant.id)  # registered concurrently
+            return registered
         return merchant
 
     def find_merchant(self, merchant_id: str) -> Merchant | None:

@@ -21,7 +21,7 @@ class AuditService:
 
     def stream(self, merchant_id: str, aggregate_id: UUID, *, after_version: int = 0,
                limit: int = 1000) -> dict[str, Any]:
-        first = list(self.ledger.events.get(aggregate_id, limit=1))
+        first: list[Any] = list(self.ledger.events.get(aggregate_id, limit=1))
         if not first or getattr(first[0], "merchant_id", None) != merchant_id:
             raise NotFound("no such aggregate", code="aggregate_not_found")
         events = self.ledger.events.get(aggregate_id, gt=after_version or None, limit=limit)

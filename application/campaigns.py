@@ -1,4 +1,4 @@
-"""Campaign use cases: create, revise, move through review and lifecycle (C3–C5)."""
+"""Campaign use cases: create, revise, move through review and lifecycle (C3-C5)."""
 
 from __future__ import annotations
 

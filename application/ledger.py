@@ -73,9 +73,8 @@ class Ledger(Application[UUID]):
         threads holding the old object are unaffected.
         """
         cached = self._read_cache.get(aggregate_id)
-        if cached is not None:
-            if not self.events.get(aggregate_id, gt=cached.version, limit=1):
-                return cached
+        if cached is not None and not self.events.get(aggregate_id, gt=cached.version, limit=1):
+            return cached
         aggregate = self.load(aggregate_id)
         if len(self._read_cache) >= self.READ_CACHE_SIZE:
             self._read_cache.clear()

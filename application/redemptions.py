@@ -1,4 +1,4 @@
-"""Checkout use cases: validate (changes nothing), redeem (records), reverse (compensates). R1–R5."""
+"""Checkout use cases: validate (changes nothing), redeem (records), reverse (compensates). R1-R5."""
 
 from __future__ import annotations
 

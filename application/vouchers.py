@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from typing import Any
-from uuid import UUID
 
 from application.campaigns import load_campaign
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome

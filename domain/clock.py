@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from domain.errors import InvalidInput
 
@@ -11,11 +11,11 @@ def require_utc(at: datetime, field: str = "time") -> datetime:
     """Return `at` in UTC, refusing naive datetimes."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidInput(f"{field} must carry a time zone", code="naive_datetime", field=field)
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)
 
 
 def iso(at: datetime | None) -> str | None:
     """Fixed-width UTC ISO-8601 text, sortable as a string (read models store this)."""
     if at is None:
         return None
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -62,7 +62,7 @@ class CodeSpec:
     @property
     def space(self) -> int:
         """How many distinct codes the spec can produce."""
-        return len(self.charset) ** self.random_chars
+        return int(len(self.charset) ** self.random_chars)
 
     @property
     def entropy_bits(self) -> float:

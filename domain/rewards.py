@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Union
+from typing import Any
 
 from domain.errors import InvalidInput
 from domain.money import check_amount
@@ -83,7 +83,7 @@ class CashVoucher:
         return self.face_value - self.price
 
 
-Reward = Union[AmountOff, PercentOff, CashVoucher]
+Reward = AmountOff | PercentOff | CashVoucher
 _TYPES: dict[str, type[AmountOff] | type[PercentOff] | type[CashVoucher]] = {
     "amount_off": AmountOff,
     "percent_off": PercentOff,

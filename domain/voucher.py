@@ -125,7 +125,8 @@ class Voucher(Aggregate):
     def redeem(self, redemption_id: UUID, customer_id: str | None, discount: int, at: datetime) -> None:
         """Record one use; the limit and the holder are invariants checked here, whatever decided."""
         if self.exhausted:
-            raise InvalidTransition("the voucher's redemption limit is reached", code="redemption_limit_reached")
+            raise InvalidTransition("the voucher's redemption limit is reached",
+                                    code="redemption_limit_reached")
         if self.holder is not None and customer_id != self.holder:
             raise InvalidTransition("the voucher belongs to another customer", code="voucher_not_owned")
         self.trigger_event(

@@ -90,7 +90,8 @@ def _replay(projection: Projection, ledger: Ledger, position: int, batch: int
 
 
 def _rows(tx: Tx, table: str) -> list[Row]:
-    return [tuple(sorted((k, _plain(v)) for k, v in row.items())) for row in tx.query(f"SELECT * FROM {table}")]
+    rows = tx.query(f"SELECT * FROM {table}")
+    return [tuple(sorted((k, _plain(v)) for k, v in row.items())) for row in rows]
 
 
 def _belongs(row: Row, merchant_id: str | None) -> bool:

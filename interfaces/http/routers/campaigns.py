@@ -11,7 +11,13 @@ from domain.campaign import Campaign
 from interfaces.http.read_schemas import CampaignListOut, StatsOut
 from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
 from interfaces.http.schemas import (
-    CampaignCreate, CampaignOut, CampaignTermsIn, CodesOut, CustomerIn, IssueCodesIn, ReasonIn,
+    CampaignCreate,
+    CampaignOut,
+    CampaignTermsIn,
+    CodesOut,
+    CustomerIn,
+    IssueCodesIn,
+    ReasonIn,
     VoucherOut,
 )
 from interfaces.http.security import Admin, Assigner, Operations, Reader, Services

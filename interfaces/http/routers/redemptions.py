@@ -23,8 +23,8 @@ router = APIRouter(prefix="/v1", tags=["redemptions"], responses=ERRORS)
 
 
 def _request(body: RedeemIn) -> RedeemRequest:
-    lines = [OrderLine(sku=l.sku, quantity=l.quantity, unit_price=l.unit_price, category=l.category)
-             for l in body.order.lines]
+    lines = [OrderLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
+                       category=line.category) for line in body.order.lines]
     order = Order.build(body.order.amount, body.order.currency, body.order.id, lines)
     return RedeemRequest(code=body.code, order=order, customer_id=body.customer_id,
                          store_id=body.store_id, channel=body.channel)
