@@ -8,7 +8,9 @@ from uuid import UUID
 
 from application.ledger import Ledger
 from domain.clock import iso
+from domain.eligibility import Attempt, Order, OrderLine, decide
 from domain.errors import NotFound
+from domain.redemption import Redemption
 
 HIDDEN_FIELDS = {"key_hash"}
 
@@ -54,3 +56,40 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+class DecisionAudit:
+    """Re-run a recorded redemption decision against the campaign version it was pinned to (B4)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def redecide(self, merchant_id: str, redemption_id: UUID) -> dict[str, Any]:
+        redemption = self.ledger.find(redemption_id, Redemption)
+        if redemption is None or redemption.merchant_id != merchant_id:
+            raise NotFound("no such redemption", code="redemption_not_found")
+        facts = redemption.facts
+        recorded = {"discount": facts.get("discount", 0),
+                    "reasons": [r["code"] for r in facts.get("reasons", [])]}
+        recomputed = {"discount": 0, "reasons": ["unknown_code"]}
+        if facts.get("voucher_version") is not None and facts.get("campaign_version") is not None:
+            campaign = self.ledger.find_at(facts["campaign_id"], facts["campaign_version"])
+            voucher = self.ledger.find_at(facts["voucher_id"], facts["voucher_version"])
+            order = facts["order"]
+            attempt = Attempt(
+                customer_id=facts["customer_id"], at=redemption.created_on,
+                store_id=facts["store_id"], channel=facts["channel"],
+                order=Order(amount=order["amount"], currency=order["currency"], id=order["id"],
+                            lines=tuple(OrderLine(**line) for line in order["lines"])),
+            )
+            decision = decide(campaign, voucher, facts["customer_uses"], attempt)
+            recomputed = {"discount": decision.discount, "reasons": [r.code for r in decision.reasons]}
+        return {
+            "redemption_id": str(redemption_id),
+            "campaign_id": _plain(facts.get("campaign_id")),
+            "campaign_version": facts.get("campaign_version"),
+            "voucher_version": facts.get("voucher_version"),
+            "recorded": recorded,
+            "recomputed": recomputed,
+            "agrees": recorded == recomputed,
+        }

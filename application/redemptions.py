@@ -156,6 +156,8 @@ class RedemptionService:
             customer_id=request.customer_id, order=request.order.to_dict(),
             store_id=request.store_id, channel=request.channel,
             reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
+            voucher_version=loaded.voucher.version if loaded.voucher else None,
+            customer_uses=loaded.usage.count if loaded.usage else 0,
         )
 
     @staticmethod
@@ -163,6 +165,8 @@ class RedemptionService:
                     decision: Decision, at: datetime) -> Outcome:
         voucher, campaign = loaded.voucher, loaded.campaign
         assert voucher is not None and campaign is not None
+        voucher_version = voucher.version
+        uses = loaded.usage.count if loaded.usage is not None else 0
         voucher.redeem(redemption_id, request.customer_id, decision.discount, at)
         usage = None
         limit = campaign.terms.per_customer_limit
@@ -175,6 +179,7 @@ class RedemptionService:
             customer_id=request.customer_id, order=request.order.to_dict(),
             store_id=request.store_id, channel=request.channel, currency=request.order.currency,
             discount=decision.discount, usage_counted=usage is not None,
+            voucher_version=voucher_version, customer_uses=uses,
         )
         return Outcome(201, redemption_view(redemption), (voucher, usage, redemption))
 

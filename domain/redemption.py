@@ -33,6 +33,8 @@ class Redemption(Aggregate):
         currency: str
         discount: int
         usage_counted: bool
+        voucher_version: int  # the voucher's version the decision saw
+        customer_uses: int  # the customer's redemptions in the campaign the decision saw
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED
@@ -49,6 +51,8 @@ class Redemption(Aggregate):
         store_id: str | None
         channel: str | None
         reasons: list[dict[str, str]]
+        voucher_version: int | None
+        customer_uses: int
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REJECTED

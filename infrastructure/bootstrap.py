@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 from application.access import AccessService
-from application.audit import AuditService
+from application.audit import AuditService, DecisionAudit
 from application.campaigns import CampaignService
 from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
@@ -37,6 +37,7 @@ class Container:
     vouchers: VoucherService
     redemptions: RedemptionService
     audit: AuditService
+    decisions: DecisionAudit
     projections: ProjectionHub
     queries: QueryService
 
@@ -70,6 +71,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
         redemptions=RedemptionService(executor, ledger),
         audit=AuditService(ledger),
+        decisions=DecisionAudit(ledger),
         projections=hub,
         queries=QueryService(hub, db, clock, settings.read_wait_seconds),
     )

@@ -103,6 +103,21 @@ class StreamOut(BaseModel):
     events: list[StoredEventOut]
 
 
+class DecisionOutcome(BaseModel):
+    discount: int
+    reasons: list[str]
+
+
+class DecisionOut(BaseModel):
+    redemption_id: str
+    campaign_id: str | None
+    campaign_version: int | None
+    voucher_version: int | None
+    recorded: DecisionOutcome
+    recomputed: DecisionOutcome
+    agrees: bool
+
+
 class ProjectionStatus(BaseModel):
     name: str
     position: int

@@ -71,3 +71,20 @@ def _rows(container: Container, name: str) -> dict[str, list[tuple]]:
     with container.db.transaction() as tx:
         return {t: sorted((tuple(sorted(r.items())) for r in tx.query(f"SELECT * FROM {t}")), key=repr)
                 for t in projection.tables}
+
+
+def test_auditor_reruns_a_decision_against_the_versions_it_was_pinned_to(
+    container: Container, admin: Actor
+) -> None:
+    # arrange: one accepted and one refused redemption, then the campaign is disabled
+    live_campaign(container, admin, reward={"type": "amount_off", "amount": 500, "min_spend": 2000})
+    code = container.vouchers.issue_codes(admin, "spring", count=1).body["codes"][0]
+    accepted = container.redemptions.redeem(admin, RedeemRequest(code=code, order=order(3000)))
+    refused = container.redemptions.redeem(admin, RedeemRequest(code=code, order=order(3000)))
+    container.campaigns.change_status(admin, "spring", "disable", "fraud suspected")
+
+    # act + assert: both decisions replay to what was recorded, despite the later change
+    for result, expected in ((accepted, (500, [])), (refused, (0, ["voucher_already_redeemed"]))):
+        audit = container.decisions.redecide("acme", UUID(result.body["id"]))
+        assert audit["agrees"], audit
+        assert (audit["recomputed"]["discount"], audit["recomputed"]["reasons"]) == expected

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from interfaces.http.read_schemas import AuditOut, ProjectionStatus, StreamOut
+from interfaces.http.read_schemas import AuditOut, DecisionOut, ProjectionStatus, StreamOut
 from interfaces.http.responses import ERRORS
 from interfaces.http.security import Auditor, Services
 
@@ -34,3 +34,9 @@ def audit_projection(name: str, actor: Auditor, services: Services) -> dict[str,
     """Replay the ledger from zero into a private copy and compare it with the live read model
     (this merchant's rows)."""
     return services.projections.audit(name, actor.merchant_id).as_dict()
+
+
+@router.get("/redemptions/{redemption_id}/decision", response_model=DecisionOut)
+def redecide(redemption_id: UUID, actor: Auditor, services: Services) -> dict[str, Any]:
+    """Re-run a redemption's decision against the campaign and voucher versions it saw."""
+    return services.decisions.redecide(actor.merchant_id, redemption_id)
