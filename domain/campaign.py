@@ -62,7 +62,9 @@ class CampaignTerms:
             return replace(self, redemption_limit=1).validate()
         for name in ("redemption_limit", "per_customer_limit", "stock"):
             value = getattr(self, name)
-            if value is not None and not 1 <= value <= 10**12:
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**12
+            ):
                 raise InvalidInput(f"{name} must be 1..10^12", code="invalid_limit", field=name)
         starts = self.starts_at and require_utc(self.starts_at, "starts_at")
         ends = self.ends_at and require_utc(self.ends_at, "ends_at")
@@ -180,7 +182,7 @@ class Campaign(Aggregate):
         cls, merchant_id: str, key: str, terms: CampaignTerms, by: str, at: datetime
     ) -> Campaign:
         """A new campaign in draft."""
-        if not KEY_PATTERN.match(key):
+        if not KEY_PATTERN.fullmatch(key):
             raise InvalidInput("key: 1-64 of A-Z a-z 0-9 _ . -", code="invalid_campaign_key")
         return cls._create(
             cls.Created,

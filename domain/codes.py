@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ def canonical_code(code: str) -> str:
 def normalize_code(code: str) -> str:
     """The canonical code, checked against the allowed format."""
     normalized = canonical_code(code)
-    if not CODE_PATTERN.match(normalized):
+    if not CODE_PATTERN.fullmatch(normalized):
         raise InvalidInput(
             "a code is 3-64 characters of A-Z, 0-9, '-' or '_'", code="invalid_code_format"
         )
@@ -48,12 +49,19 @@ class CodeSpec:
             raise InvalidInput("charset needs 2+ distinct characters", code="invalid_code_spec")
         if not re.fullmatch(r"[A-Z0-9]+", self.charset):
             raise InvalidInput("charset may hold only A-Z and 0-9", code="invalid_code_spec")
-        if not (AFFIX_PATTERN.match(self.prefix) and AFFIX_PATTERN.match(self.suffix)):
+        if not (AFFIX_PATTERN.fullmatch(self.prefix) and AFFIX_PATTERN.fullmatch(self.suffix)):
             raise InvalidInput("prefix/suffix: up to 16 of A-Z 0-9 - _", code="invalid_code_spec")
         if self.pattern is not None and not re.fullmatch(r"[A-Z0-9#_-]{1,48}", self.pattern):
             raise InvalidInput("pattern: A-Z 0-9 - _ and '#'", code="invalid_code_spec")
         if not 4 <= self.random_chars <= 48:
             raise InvalidInput("codes need 4-48 random characters", code="invalid_code_spec")
+        # Every code the spec can produce must be one that redemption accepts.
+        sample = self._assemble(lambda: self.charset[0])
+        if not CODE_PATTERN.fullmatch(sample):
+            raise InvalidInput(
+                "generated codes must be 3-64 characters starting with A-Z or 0-9",
+                code="invalid_code_spec",
+            )
 
     @property
     def random_chars(self) -> int:
@@ -78,14 +86,19 @@ class CodeSpec:
             )
 
     def generate(self, rng: random.Random) -> str:
+        return self._assemble(lambda: rng.choice(self.charset))
+
+    def _assemble(self, pick: Callable[[], str]) -> str:
         if self.pattern is None:
-            body = "".join(rng.choice(self.charset) for _ in range(self.length))
+            body = "".join(pick() for _ in range(self.length))
         else:
-            body = "".join(rng.choice(self.charset) if c == "#" else c for c in self.pattern)
+            body = "".join(pick() if c == "#" else c for c in self.pattern)
         return f"{self.prefix}{body}{self.suffix}"
 
     def generate_many(self, rng: random.Random, count: int, avoid: set[str]) -> list[str]:
         """`count` new distinct codes, none of them in `avoid`."""
+        if count > self.space - len(avoid):
+            raise InvalidInput("the code space is exhausted", code="code_space_too_small")
         codes: list[str] = []
         seen = set(avoid)
         while len(codes) < count:

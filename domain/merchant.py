@@ -44,7 +44,7 @@ class Merchant(Aggregate):
 
     @classmethod
     def register(cls, merchant_id: str, name: str, timezone: str, at: datetime) -> Merchant:
-        if not MERCHANT_ID_PATTERN.match(merchant_id):
+        if not MERCHANT_ID_PATTERN.fullmatch(merchant_id):
             raise InvalidInput("merchant id: 1-64 of a-z 0-9 _ -, starting alphanumeric",
                                code="invalid_merchant_id")
         return cls._create(

@@ -41,7 +41,7 @@ class PercentOff:
     type: str = "percent_off"
 
     def validate(self) -> None:
-        if not 1 <= self.basis_points <= BASIS_POINTS:
+        if not _is_int(self.basis_points) or not 1 <= self.basis_points <= BASIS_POINTS:
             raise InvalidInput("reward.basis_points must be 1..10000", code="invalid_reward")
         if self.max_discount is not None:
             check_amount(self.max_discount, "reward.max_discount", allow_zero=False)
@@ -84,6 +84,10 @@ class CashVoucher:
 
 
 Reward = AmountOff | PercentOff | CashVoucher
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 _TYPES: dict[str, type[AmountOff] | type[PercentOff] | type[CashVoucher]] = {
     "amount_off": AmountOff,
     "percent_off": PercentOff,

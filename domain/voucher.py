@@ -124,6 +124,8 @@ class Voucher(Aggregate):
 
     def redeem(self, redemption_id: UUID, customer_id: str | None, discount: int, at: datetime) -> None:
         """Record one use; the limit and the holder are invariants checked here, whatever decided."""
+        if redemption_id in self.redemptions:
+            raise InvalidTransition("that redemption is already recorded", code="duplicate_redemption")
         if self.exhausted:
             raise InvalidTransition("the voucher's redemption limit is reached",
                                     code="redemption_limit_reached")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.campaign import MULTI_USE, Campaign, CampaignTerms
+from domain.campaign import MULTI_USE, Campaign, CampaignTerms, Status
 from domain.rewards import AmountOff
 from domain.voucher import Voucher
 
 MERCHANT = "acme"
 BY = "test:ops"
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def at(days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> datetime:
@@ -38,6 +38,30 @@ def live_campaign(key: str = "spring", **overrides: Any) -> Campaign:
     campaign.submit(BY, at(minutes=1))
     campaign.approve("test:reviewer", at(minutes=2))
     campaign.activate(BY, at(minutes=3))
+    return campaign
+
+
+_STEPS = {
+    Status.DRAFT: (),
+    Status.PENDING_REVIEW: ("submit",),
+    Status.APPROVED: ("submit", "approve"),
+    Status.REJECTED: ("submit", "reject"),
+    Status.ACTIVE: ("submit", "approve", "activate"),
+    Status.ENDED: ("submit", "approve", "activate", "end"),
+    Status.DISABLED: ("disable",),
+}
+
+
+def campaign_in(status: str, **overrides: Any) -> Campaign:
+    """A campaign brought to `status` through its commands, with no pending events."""
+    campaign = draft_campaign(**overrides)
+    for step in _STEPS[status]:
+        if step in ("reject", "disable"):
+            getattr(campaign, step)(BY, "because", at(minutes=1))
+        else:
+            getattr(campaign, step)(BY, at(minutes=1))
+    assert campaign.status == status
+    campaign.collect_events()
     return campaign
 
 
@@ -89,6 +113,7 @@ __all__ = [
     "T0",
     "assert_replays_to",
     "at",
+    "campaign_in",
     "draft_campaign",
     "live_campaign",
     "make_terms",
