@@ -256,7 +256,7 @@ class Campaign(Aggregate):
         if self.status not in allowed:
             raise InvalidTransition(
                 f"cannot {action} a campaign that is {self.status}",
-                status=self.status,
+                current_status=self.status,
             )
 
 

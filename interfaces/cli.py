@@ -97,12 +97,9 @@ def _rebuild(container: Container, args: argparse.Namespace) -> int:
 
 
 def _audit(container: Container, args: argparse.Namespace) -> int:
-    ok = True
-    for name in _names(container, args.name):
-        report = container.projections.audit(name)
-        ok = ok and report.ok
-        print(json.dumps(report.as_dict(), indent=2, default=str))
-    return 0 if ok else 1
+    reports = [container.projections.audit(name) for name in _names(container, args.name)]
+    print(json.dumps([report.as_dict() for report in reports], indent=2, default=str))
+    return 0 if all(report.ok for report in reports) else 1
 
 
 def _status(container: Container, args: argparse.Namespace) -> int:

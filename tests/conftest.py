@@ -7,7 +7,7 @@ import random
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
 from tests.support.pgcluster import PostgresCluster, find_pg_bin
 
-START = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -24,6 +24,7 @@ TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "No
           405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
           415: "Unsupported media type", 422: "Unprocessable request", 500: "Internal error",
           503: "Service unavailable"}
+STANDARD_FIELDS = frozenset({"type", "title", "status", "code", "detail"})
 STORE_DOWN = (OperationalError, InterfaceError, psycopg.OperationalError, sqlite3.OperationalError)
 
 
@@ -37,6 +38,7 @@ class ApiError(Exception):
 
 def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
             **extra: Any) -> JSONResponse:
+    extra = {k: v for k, v in extra.items() if k not in STANDARD_FIELDS}
     body = {"type": f"urn:promoledger:problem:{code}", "title": TITLES.get(status, "Error"),
             "status": status, "code": code, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
@@ -65,7 +67,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                400: "bad_request"}.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
     for exc_type in STORE_DOWN:
@@ -100,9 +103,13 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = problem(413, "payload_too_large", f"bodies are limited to {self.max_bytes} bytes")
-            await response(scope, receive, send)
+        if declared is not None and not declared.isdigit():
+            await problem(400, "invalid_content_length", "Content-Length is not a number")(
+                scope, receive, send)
+            return
+        if declared is not None and int(declared) > self.max_bytes:
+            await problem(413, "payload_too_large", f"bodies are limited to {self.max_bytes} bytes")(
+                scope, receive, send)
             return
         received = 0
 
@@ -111,7 +118,8 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise ApiError(413, "payload_too_large", f"bodies are limited to {self.max_bytes} bytes")
+                # FastAPI passes HTTPException raised while reading a body through unchanged.
+                raise StarletteHTTPException(413, f"bodies are limited to {self.max_bytes} bytes")
             return message
 
         await self.app(scope, limited_receive, send)

@@ -6,13 +6,14 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from starlette.exceptions import StarletteDeprecationWarning
 
 from infrastructure.bootstrap import Container
 from interfaces.http.app import create_app
 from tests.http.helpers import KeyMaker, make_keys
 
 with warnings.catch_warnings():  # starlette deprecates the httpx-based TestClient; it still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
 

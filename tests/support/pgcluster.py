@@ -83,7 +83,8 @@ class PostgresCluster:
                 self._owner = pwd.getpwnam(RUN_AS)
             except KeyError:
                 raise RuntimeError(
-                    f"running as root, but PostgreSQL refuses root and there is no {RUN_AS!r} user to run it as"
+                    f"running as root, but PostgreSQL refuses root and there is no "
+                    f"{RUN_AS!r} user to run it as"
                 ) from None
 
     @property
@@ -118,14 +119,26 @@ class PostgresCluster:
         atexit.register(self.stop)
         try:
             self._prepare_dir()
-            self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
-                      "--encoding=UTF8", "--locale=C", "--no-sync")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
             with open(self.data_dir / "postgresql.conf", "a") as conf:
                 conf.write("\ninclude 'promo.conf'\n")
             self._start_server()
             with psycopg.connect(self._url("postgres", user="postgres"), autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
-                    sql.Identifier(ROLE), sql.Literal(ROLE)))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+                        sql.Identifier(ROLE), sql.Literal(ROLE)
+                    )
+                )
             self.create_database(ROLE)
         except BaseException:
             self.stop()
@@ -139,7 +152,9 @@ class PostgresCluster:
         if self.tmp is None:
             return
         if (self.data_dir / "postmaster.pid").exists():
-            self._run("pg_ctl", "stop", "-m", "immediate", "-w", "-t", "60", "-D", str(self.data_dir), check=False)
+            self._run(
+                "pg_ctl", "stop", "-m", "immediate", "-w", "-t", "60", "-D", str(self.data_dir), check=False
+            )
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp = None
         self._port = None
@@ -147,24 +162,41 @@ class PostgresCluster:
     def restart(self) -> None:
         """Restart the server in fast mode on the same port."""
         self._close_admin()
-        self._run("pg_ctl", "restart", "-m", "fast", "-w", "-t", "60", "-D", str(self.data_dir),
-                  "-l", str(self.log_file))
+        self._run(
+            "pg_ctl",
+            "restart",
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+        )
 
     def create_database(self, name: str) -> str:
         """Create an empty database owned by promo and return its URL."""
-        self._admin_conn().execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
-            sql.Identifier(name), sql.Identifier(ROLE)))
+        self._admin_conn().execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                sql.Identifier(name), sql.Identifier(ROLE)
+            )
+        )
         return self._url(name)
 
     def drop_database(self, name: str) -> None:
         """Drop a database, disconnecting its sessions first."""
-        self._admin_conn().execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self._admin_conn().execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
     def __enter__(self) -> PostgresCluster:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def _url(self, database: str, *, user: str = ROLE) -> str:
@@ -200,15 +232,22 @@ class PostgresCluster:
         os.chown(self.tmp, self._owner.pw_uid, self._owner.pw_gid)
         probe = ["test", "-w", str(self.tmp), "-a", "-x", str(self.tmp)]
         if subprocess.run(self._as_user(probe), check=False, capture_output=True, timeout=30).returncode != 0:
-            raise RuntimeError(f"user {RUN_AS!r} cannot reach {self.tmp}; use a base_dir whose parents "
-                               "are world-traversable, such as /tmp")
+            raise RuntimeError(
+                f"user {RUN_AS!r} cannot reach {self.tmp}; use a base_dir whose parents "
+                "are world-traversable, such as /tmp"
+            )
 
     def _write_conf(self) -> None:
         """Write the server settings included from postgresql.conf."""
         socket_dir = str(self.data_dir.parent).replace("'", "''")
-        lines = [f"listen_addresses = '{HOST}'", f"port = {self.port}",
-                 f"unix_socket_directories = '{socket_dir}'", "max_connections = 200",
-                 "shared_buffers = 128MB", "log_min_messages = warning"]
+        lines = [
+            f"listen_addresses = '{HOST}'",
+            f"port = {self.port}",
+            f"unix_socket_directories = '{socket_dir}'",
+            "max_connections = 200",
+            "shared_buffers = 128MB",
+            "log_min_messages = warning",
+        ]
         if not self.fsync:
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         path = self.data_dir / "promo.conf"
@@ -222,8 +261,18 @@ class PostgresCluster:
             self._port = _free_port()
             self._write_conf()
             seen = self.log_file.stat().st_size if self.log_file.exists() else 0
-            proc = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir),
-                             "-l", str(self.log_file), check=False)
+            proc = self._run(
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                check=False,
+            )
             if proc.returncode == 0:
                 return
             with open(self.log_file, errors="replace") as log:
@@ -236,8 +285,9 @@ class PostgresCluster:
         """Run a PostgreSQL binary (as the server's user) and raise RuntimeError on failure."""
         argv = [str(self.bin_dir / args[0]), *args[1:]]
         try:
-            proc = subprocess.run(self._as_user(argv), check=False, cwd=self.tmp, capture_output=True,
-                                  text=True, timeout=120)
+            proc = subprocess.run(
+                self._as_user(argv), check=False, cwd=self.tmp, capture_output=True, text=True, timeout=120
+            )
         except subprocess.TimeoutExpired as exc:
             raise RuntimeError(f"{shlex.join(argv)} timed out\n{_tail(self._log_text())}") from exc
         if check and proc.returncode != 0:
@@ -254,7 +304,11 @@ class PostgresCluster:
     def _failure(self, argv: list[str], proc: subprocess.CompletedProcess[str]) -> str:
         """Describe a failed command with its output and the tail of the server log."""
         parts = [f"{shlex.join(argv)} exited with {proc.returncode}"]
-        for label, text in (("stdout", proc.stdout), ("stderr", proc.stderr), ("server log", self._log_text())):
+        for label, text in (
+            ("stdout", proc.stdout),
+            ("stderr", proc.stderr),
+            ("server log", self._log_text()),
+        ):
             if text.strip():
                 parts.append(f"--- {label} (last {_TAIL} lines) ---\n{_tail(text)}")
         return "\n".join(parts)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from application.redemptions import RedeemRequest
 from domain.campaign import Campaign
@@ -65,8 +65,8 @@ def redemption_log(
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     code: Annotated[str | None, Query(max_length=64)] = None,
     status: Literal["redeemed", "rejected", "reversed"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     min_position: MinPosition = None,
