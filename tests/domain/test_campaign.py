@@ -287,7 +287,7 @@ def test_refused_transition_names_the_current_status() -> None:
     campaign = campaign_in(Status.ACTIVE)
     with pytest.raises(InvalidTransition) as exc:
         campaign.revise(make_terms(), BY, at())
-    assert exc.value.extra == {"status": Status.ACTIVE}
+    assert exc.value.extra == {"current_status": Status.ACTIVE}
     assert "revise" in exc.value.detail
 
 
