@@ -27,15 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
+import httpx
+import psycopg
 
-from application.commands import Actor  # noqa: E402
-from application.redemptions import RedeemRequest  # noqa: E402
-from domain.eligibility import Order  # noqa: E402
-from infrastructure.bootstrap import Container, build  # noqa: E402
-from infrastructure.settings import Settings  # noqa: E402
-from tests.support.pgcluster import PostgresCluster  # noqa: E402
+from application.commands import Actor
+from application.redemptions import RedeemRequest
+from domain.eligibility import Order
+from infrastructure.bootstrap import Container, build
+from infrastructure.settings import Settings
+from tests.support.pgcluster import PostgresCluster
 
 ACTOR = Actor(merchant_id="bench", role="admin", ref="bench")
 ROW = os.urandom(300)  # about the size of a stored Redeemed event

@@ -89,15 +89,21 @@ class ProjectionHub:
             return 0
         end = notifications[-1].id
         events = [(n.id, self.ledger.mapper.to_domain_event(n)) for n in notifications]
+        # Read models can stand at different positions (one was rebuilt, or is new):
+        # each gets only the events after its own position; one ahead is left alone.
+        behind = {name: runner for name, runner in self.runners.items()
+                  if positions.get(name, 0) < end}
         with self.db.transaction(write=True) as tx:
-            for name, runner in self.runners.items():
+            for name, runner in behind.items():
+                runner.claim(tx, positions.get(name, 0))
+            for name, runner in behind.items():
                 position = positions.get(name, 0)
                 for event_position, event in events:
                     if event_position > position:
                         runner.projection.process(event, tx, event_position)
                 runner.move_tracking(tx, position, end)
-        for runner in self.runners.values():
-            runner.advance_to(end)
+        for name, runner in self.runners.items():
+            runner.advance_to(max(end, positions.get(name, 0)))
         return len(notifications)
 
     def _loop(self) -> None:

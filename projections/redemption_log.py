@@ -84,7 +84,8 @@ class LogFilter:
 def redemption_log(tx: Tx, merchant_id: str, f: LogFilter, limit: int, before: int | None
                    ) -> list[dict[str, Any]]:
     """Newest first; `before` is the cursor: the position of the last row of the previous page."""
-    sql, params = "SELECT * FROM redemption_log WHERE merchant_id=?", [merchant_id]
+    sql = "SELECT * FROM redemption_log WHERE merchant_id=?"
+    params: list[Any] = [merchant_id]
     for column, value in (("campaign_id", f.campaign_id), ("customer_id", f.customer_id),
                           ("code", f.code), ("status", f.status)):
         if value is not None:

@@ -66,6 +66,7 @@ class ProjectionRunner:
             return 0
         end = notifications[-1].id
         with self.db.transaction(write=True) as tx:
+            self.claim(tx, start)
             for notification in notifications:
                 event = self.ledger.mapper.to_domain_event(notification)
                 self.projection.process(event, tx, notification.id)
@@ -88,6 +89,17 @@ class ProjectionRunner:
         self._position = 0
         return self.catch_up()
 
+    def claim(self, tx: Tx, start: int) -> None:
+        """Lock the tracking row for this transaction; TrackingMoved if it is not at `start`.
+
+        Checked before any row is written, so a runner that lost a race backs off
+        cleanly instead of colliding with rows the winner inserted.
+        """
+        lock = " FOR UPDATE" if tx.dialect == "postgres" else ""  # SQLite: BEGIN IMMEDIATE
+        row = tx.one(f"SELECT position FROM projection_tracking WHERE name=?{lock}", (self.name,))
+        if row is None or int(row["position"]) != start:
+            raise TrackingMoved(self.name)
+
     def move_tracking(self, tx: Tx, start: int, end: int) -> None:
         row = tx.one("UPDATE projection_tracking SET position=? WHERE name=? AND position=? "
                      "RETURNING position", (end, self.name, start))
@@ -108,6 +120,8 @@ class ProjectionRunner:
         """Block until this read model includes `position`; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._advanced:
+            if not self.running:  # a runner elsewhere does the work: look at the table
+                self._position = max(self._position, self.stored_position())
             while self._position < position:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

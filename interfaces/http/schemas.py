@@ -65,7 +65,7 @@ class CampaignTermsIn(Strict):
     stock: Count | None = Field(None, description="vouchers that may be issued (null = unlimited)")
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    code_spec: CodeSpecIn = Field(default_factory=CodeSpecIn)
+    code_spec: CodeSpecIn = Field(default_factory=lambda: CodeSpecIn.model_validate({}))
 
     def to_terms(self) -> dict[str, Any]:
         terms = self.model_dump(exclude={"key"})
