@@ -24,14 +24,6 @@ STOP_TIMEOUT = 10.0
 KEY_LINE = "admin API key:"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/served.db"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -132,8 +124,8 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def test_a_served_api_seeds_once_redeems_and_stops_cleanly(server_db_url: str, tmp_path: Path) -> None:
-    with serve(server_db_url, tmp_path, "first") as server:
+def test_a_served_api_seeds_once_redeems_and_stops_cleanly(database_url: str, tmp_path: Path) -> None:
+    with serve(database_url, tmp_path, "first") as server:
         key = server.admin_key()
         assert key is not None, server.diagnostics()
         assert key.startswith("pl_")
@@ -160,7 +152,7 @@ def test_a_served_api_seeds_once_redeems_and_stops_cleanly(server_db_url: str, t
         assert_stopped_cleanly(server)
 
     # a second start on the same database seeds nothing, and the first key still works
-    with serve(server_db_url, tmp_path, "second") as server:
+    with serve(database_url, tmp_path, "second") as server:
         assert server.admin_key(timeout=0.5) is None, server.stdout
         with httpx.Client(base_url=server.base_url, timeout=10.0) as http:
             campaigns = http.get("/v1/campaigns", headers=auth, params={"min_position": body["position"]})

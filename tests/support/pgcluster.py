@@ -162,19 +162,7 @@ class PostgresCluster:
     def restart(self) -> None:
         """Restart the server in fast mode on the same port."""
         self._close_admin()
-        self._run(
-            "pg_ctl",
-            "restart",
-            "-m",
-            "fast",
-            "-w",
-            "-t",
-            "60",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.log_file),
-        )
+        self._run(*self._pg_ctl("restart", "-m", "fast"))
 
     def create_database(self, name: str) -> str:
         """Create an empty database owned by promo and return its URL."""
@@ -261,18 +249,7 @@ class PostgresCluster:
             self._port = _free_port()
             self._write_conf()
             seen = self.log_file.stat().st_size if self.log_file.exists() else 0
-            proc = self._run(
-                "pg_ctl",
-                "start",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_file),
-                check=False,
-            )
+            proc = self._run(*self._pg_ctl("start"), check=False)
             if proc.returncode == 0:
                 return
             with open(self.log_file, errors="replace") as log:
@@ -280,6 +257,11 @@ class PostgresCluster:
                 collided = any(marker in log.read() for marker in _BIND_ERRORS)
             if attempt == 2 or not collided:
                 raise RuntimeError(self._failure(["pg_ctl", "start"], proc))
+
+    def _pg_ctl(self, action: str, *flags: str) -> list[str]:
+        """pg_ctl arguments that wait up to 60 s and log to the cluster's log file."""
+        waits = ["-w", "-t", "60"]
+        return ["pg_ctl", action, *flags, *waits, "-D", str(self.data_dir), "-l", str(self.log_file)]
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL binary (as the server's user) and raise RuntimeError on failure."""
