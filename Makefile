@@ -24,7 +24,7 @@ test: $(VENV)/.dev-installed
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python benchmarks/redemptions.py
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
