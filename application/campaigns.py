@@ -9,10 +9,22 @@ from application.ledger import Ledger
 from application.views import campaign_view
 from domain.campaign import Campaign, CampaignTerms
 from domain.errors import AlreadyExists, InvalidInput, NotFound
+from domain.programs import ProgramCatalog
+from domain.rewards import Points
 
 # action -> whether it takes a reason
 TRANSITIONS = {"submit": False, "approve": False, "reject": True, "activate": False,
                "end": False, "disable": True}
+
+
+def checked_terms(ledger: Ledger, merchant_id: str, terms: dict[str, Any]) -> CampaignTerms:
+    """Terms whose points reward (W2), if any, names one of the merchant's programs."""
+    checked = CampaignTerms.from_dict(terms)
+    if isinstance(checked.reward, Points):
+        catalog = ledger.find(ProgramCatalog.id_for(merchant_id), ProgramCatalog)
+        if catalog is None or checked.reward.program not in catalog.programs:
+            raise NotFound(f"no points program {checked.reward.program!r}", code="program_not_found")
+    return checked
 
 
 def load_campaign(ledger: Ledger, merchant_id: str, key: str) -> Campaign:
@@ -35,8 +47,8 @@ class CampaignService:
         def decide(at: Any) -> Outcome:
             if self.ledger.find(Campaign.id_for(actor.merchant_id, key), Campaign) is not None:
                 raise AlreadyExists(f"campaign {key!r} exists", code="campaign_exists")
-            campaign = Campaign.create(actor.merchant_id, key, CampaignTerms.from_dict(terms),
-                                       actor.ref, at)
+            campaign = Campaign.create(actor.merchant_id, key,
+                                       checked_terms(self.ledger, actor.merchant_id, terms), actor.ref, at)
             return Outcome(201, campaign_view(campaign), (campaign,))
 
         return self.executor.run(
@@ -50,7 +62,7 @@ class CampaignService:
     ) -> CommandResult:
         def decide(at: Any) -> Outcome:
             campaign = load_campaign(self.ledger, actor.merchant_id, key)
-            campaign.revise(CampaignTerms.from_dict(terms), actor.ref, at)
+            campaign.revise(checked_terms(self.ledger, actor.merchant_id, terms), actor.ref, at)
             return Outcome(200, campaign_view(campaign), (campaign,))
 
         return self.executor.run(

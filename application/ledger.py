@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 
+from domain.points import PointsAccount
+
 A = TypeVar("A", bound=Aggregate)
 
 
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     # The library's projector asserts a runtime-checkable Protocol per event, which
     # costs ~50 µs each on Python 3.11; our streams only ever hold aggregate events.
     for event in events:
@@ -24,6 +26,8 @@ class Ledger(Application[UUID]):
     """One event log, so projections read one sequence and any two aggregates save atomically."""
 
     name = "promoledger"  # PostgreSQL table promoledger_events; SQLite uses stored_events
+    # Points accounts grow without bound; every 200 events a snapshot bounds their load time.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {PointsAccount: 200}
     READ_CACHE_SIZE = 2048
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
@@ -56,14 +60,14 @@ class Ledger(Application[UUID]):
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate, or None when there is none (or it is of another kind)."""
         try:
-            aggregate = self.repository.get(aggregate_id, projector_func=_project)
+            aggregate = self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
     def load(self, aggregate_id: UUID) -> Any:
         """The aggregate; AggregateNotFoundError when there is none."""
-        return self.repository.get(aggregate_id, projector_func=_project)
+        return self.repository.get(aggregate_id, projector_func=replay)
 
     def read(self, aggregate_id: UUID) -> Any:
         """The current aggregate for reading only: callers must never change it.
@@ -83,7 +87,7 @@ class Ledger(Application[UUID]):
 
     def find_at(self, aggregate_id: UUID, version: int) -> Any:
         try:
-            return self.repository.get(aggregate_id, version=version, projector_func=_project)
+            return self.repository.get(aggregate_id, version=version, projector_func=replay)
         except AggregateNotFoundError:
             return None
 
@@ -104,6 +108,21 @@ class Ledger(Application[UUID]):
                 cursor.execute(sql, (aggregate_id.hex, version))
                 row = cursor.fetchone()
         return None if row is None else int(row["p"])
+
+    def positions(self, aggregate_id: UUID) -> dict[int, int]:
+        """Every stored version of an aggregate and its notification position."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        if self.dialect == "postgres":
+            sql = (f"SELECT originator_version AS v, notification_id AS p FROM {self.name}_events "
+                   "WHERE originator_id=%s")
+            with datastore.get_connection() as conn:
+                rows = conn.execute(sql, (aggregate_id,)).fetchall()
+        else:
+            sql = "SELECT originator_version AS v, rowid AS p FROM stored_events WHERE originator_id=?"
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(sql, (aggregate_id.hex,))
+                rows = cursor.fetchall()
+        return {int(r["v"]): int(r["p"]) for r in rows}
 
     def existing(self, aggregate_ids: list[UUID]) -> set[UUID]:
         """Which of these aggregates already exist (one query per 500 IDs)."""

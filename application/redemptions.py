@@ -10,12 +10,15 @@ from uuid import UUID
 
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
+from application.points import EntryContext, PointsService
 from application.views import redemption_view
 from domain.campaign import Campaign
 from domain.codes import canonical_code, normalize_code
 from domain.eligibility import Attempt, Decision, Order, Reason, decide
 from domain.errors import InvalidInput, NotFound
+from domain.points import EntryMeta, PointsAccount
 from domain.redemption import Redemption
+from domain.rewards import Points
 from domain.usage import CustomerUsage
 from domain.voucher import Voucher
 
@@ -47,9 +50,10 @@ class _Loaded:
 class RedemptionService:
     """Validate and redeem share one decision function, so they cannot disagree."""
 
-    def __init__(self, executor: CommandExecutor, ledger: Ledger) -> None:
+    def __init__(self, executor: CommandExecutor, ledger: Ledger, points: PointsService) -> None:
         self.executor = executor
         self.ledger = ledger
+        self.points = points
 
     def validate(self, actor: Actor, request: RedeemRequest) -> dict[str, Any]:
         """Would this redemption be accepted, and for how much? Records nothing."""
@@ -106,13 +110,26 @@ class RedemptionService:
                 usage = self.ledger.load(CustomerUsage.id_for(
                     actor.merchant_id, redemption.facts["campaign_id"], redemption.facts["customer_id"]))
                 usage.release(redemption_id, at)
-            return Outcome(200, redemption_view(redemption), (redemption, voucher, usage))
+            account = self._take_back_points(actor.merchant_id, redemption, reason, at)
+            return Outcome(200, redemption_view(redemption), (redemption, voucher, usage, account))
 
         return self.executor.run(
             actor=actor, operation="reverse_redemption",
             payload={"redemption_id": str(redemption_id), "reason": reason},
             decide=decide_, idempotency_key=idempotency_key, lock_key=redemption_id,
         )
+
+    def _take_back_points(self, merchant_id: str, redemption: Redemption, reason: str,
+                          at: datetime) -> PointsAccount | None:
+        """A reversed points redemption debits what it credited (may overdraw: already spent)."""
+        facts = redemption.facts
+        if not facts.get("points_awarded"):
+            return None
+        reward = self.ledger.find_at(facts["campaign_id"], facts["campaign_version"]).terms.reward
+        meta = _points_meta(facts["code"], facts["order"].get("id"), facts.get("channel"),
+                            -facts["points_awarded"], reason)
+        return self.points.debit_for(merchant_id, facts["customer_id"], reward.program, reward.category,
+                                     "promo_code_reversal", facts["points_awarded"], at, meta)
 
     def get_redemption(self, merchant_id: str, redemption_id: UUID) -> dict[str, Any]:
         return redemption_view(self._load_redemption(merchant_id, redemption_id))
@@ -160,9 +177,8 @@ class RedemptionService:
             customer_uses=loaded.usage.count if loaded.usage else 0,
         )
 
-    @staticmethod
-    def _acceptance(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,
-                    decision: Decision, at: datetime) -> Outcome:
+    def _acceptance(self, redemption_id: UUID, merchant_id: str, request: RedeemRequest,
+                    loaded: _Loaded, decision: Decision, at: datetime) -> Outcome:
         voucher, campaign = loaded.voucher, loaded.campaign
         assert voucher is not None and campaign is not None
         voucher_version = voucher.version
@@ -179,9 +195,22 @@ class RedemptionService:
             customer_id=request.customer_id, order=request.order.to_dict(),
             store_id=request.store_id, channel=request.channel, currency=request.order.currency,
             discount=decision.discount, usage_counted=usage is not None,
-            voucher_version=voucher_version, customer_uses=uses,
+            voucher_version=voucher_version, customer_uses=uses, points_awarded=decision.points,
         )
-        return Outcome(201, redemption_view(redemption), (voucher, usage, redemption))
+        account = None
+        reward = campaign.terms.reward
+        if decision.points and isinstance(reward, Points) and request.customer_id is not None:
+            meta = _points_meta(voucher.code, request.order.id, request.channel, decision.points,
+                                f"promo code {voucher.code}")
+            account = self.points.credit_for(merchant_id, request.customer_id, reward.program,
+                                             reward.category, "promo_code", decision.points, at, meta)
+        return Outcome(201, redemption_view(redemption), (voucher, usage, redemption, account))
+
+
+def _points_meta(code: str, order_id: str | None, channel: str | None, points: int,
+                 reason: str) -> EntryMeta:
+    source = {"online": "ECOMMERCE", "offline": "INSTORE"}.get(channel or "", "SYSTEM")
+    return EntryContext(source=source, transaction_id=order_id, reason=reason).meta("PROMO_CODE", points)
 
 
 def _voucher_id(merchant_id: str, code: str) -> UUID | None:

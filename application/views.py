@@ -72,6 +72,7 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
         "channel": facts.get("channel"),
         "currency": facts.get("currency", facts["order"].get("currency")),
         "discount": facts.get("discount", 0),
+        "points_awarded": facts.get("points_awarded", 0),
         "reasons": facts.get("reasons", []),
         "created_at": iso(redemption.created_on),
         "reversal": None if reversal is None else {

@@ -14,6 +14,7 @@ from typing import Any
 from domain.campaign import Campaign, Status
 from domain.errors import InvalidInput
 from domain.money import check_amount, check_currency
+from domain.rewards import Points
 from domain.voucher import Voucher
 
 MAX_LINES = 500
@@ -89,6 +90,7 @@ class Reason:
 class Decision:
     discount: int
     reasons: tuple[Reason, ...] = field(default=())
+    points: int = 0  # points credited (a points reward, W2)
 
     @property
     def accepted(self) -> bool:
@@ -108,11 +110,15 @@ def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: At
         reasons.append(Reason("currency_mismatch", f"the campaign is in {terms.currency}"))
     elif attempt.order.amount < terms.reward.min_spend:
         reasons.append(Reason("min_spend_not_met", f"minimum spend is {terms.reward.min_spend}"))
+    elif isinstance(terms.reward, Points):
+        if attempt.customer_id is None and all(r.code != "customer_required" for r in reasons):
+            reasons.append(Reason("customer_required", "points go to a customer's account"))
     else:
         discount = terms.reward.discount_for(attempt.order.amount)
         if discount == 0:
             reasons.append(Reason("nothing_to_discount", "the order leaves nothing to discount"))
-    return Decision(discount=0 if reasons else discount, reasons=tuple(reasons))
+    points = terms.reward.points if isinstance(terms.reward, Points) and not reasons else 0
+    return Decision(discount=0 if reasons else discount, reasons=tuple(reasons), points=points)
 
 
 def _campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:

@@ -35,6 +35,7 @@ class Redemption(Aggregate):
         usage_counted: bool
         voucher_version: int  # the voucher's version the decision saw
         customer_uses: int  # the customer's redemptions in the campaign the decision saw
+        points_awarded: int  # W2: points credited with this redemption
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED

@@ -83,15 +83,43 @@ class CashVoucher:
         return self.face_value - self.price
 
 
-Reward = AmountOff | PercentOff | CashVoucher
+@dataclass(frozen=True)
+class Points:
+    """W2: the code's outcome is points credited to the customer's account, not money off."""
+
+    points: int
+    program: str
+    category: str = "regular"
+    min_spend: int = 0
+    type: str = "points"
+
+    def validate(self) -> None:
+        if not _is_int(self.points) or not 1 <= self.points <= 10**9:
+            raise InvalidInput("reward.points must be 1..10^9", code="invalid_reward")
+        if not isinstance(self.program, str) or not self.program:
+            raise InvalidInput("reward.program is required", code="invalid_reward")
+        if self.category not in ("regular", "promised", "trigger"):
+            raise InvalidInput("reward.category: regular, promised or trigger", code="invalid_reward")
+        check_amount(self.min_spend, "reward.min_spend")
+
+    def discount_for(self, order_amount: int) -> int:
+        return 0
+
+    @property
+    def unit_cost(self) -> int | None:
+        return None  # points have no money value until the program gives them one
+
+
+Reward = AmountOff | PercentOff | CashVoucher | Points
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-_TYPES: dict[str, type[AmountOff] | type[PercentOff] | type[CashVoucher]] = {
+_TYPES: dict[str, type[AmountOff] | type[PercentOff] | type[CashVoucher] | type[Points]] = {
     "amount_off": AmountOff,
     "percent_off": PercentOff,
     "cash_voucher": CashVoucher,
+    "points": Points,
 }
 
 

@@ -12,6 +12,8 @@ from application.campaigns import CampaignService
 from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
 from application.ledger import Ledger
+from application.points import PointsService
+from application.points_history import PointsHistory
 from application.redemptions import RedemptionService
 from application.vouchers import VoucherService
 from infrastructure.database import LibraryDatabase
@@ -36,6 +38,8 @@ class Container:
     campaigns: CampaignService
     vouchers: VoucherService
     redemptions: RedemptionService
+    points: PointsService
+    points_history: PointsHistory
     audit: AuditService
     decisions: DecisionAudit
     projections: ProjectionHub
@@ -57,6 +61,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     ledger = Ledger(env=eventsourcing_env(settings))
     db = LibraryDatabase(ledger.recorder.datastore, ledger.dialect)  # type: ignore[attr-defined]
     executor = CommandExecutor(ledger, clock)
+    points = PointsService(executor, ledger)
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
@@ -69,7 +74,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         access=AccessService(ledger, clock),
         campaigns=CampaignService(executor, ledger),
         vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
-        redemptions=RedemptionService(executor, ledger),
+        redemptions=RedemptionService(executor, ledger, points),
+        points=points,
+        points_history=PointsHistory(ledger),
         audit=AuditService(ledger),
         decisions=DecisionAudit(ledger),
         projections=hub,

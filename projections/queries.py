@@ -9,6 +9,7 @@ from domain.errors import DomainError, InvalidInput, NotFound
 from infrastructure.database import LibraryDatabase
 from projections.campaign_stats import campaign_stats, list_campaigns
 from projections.hub import ProjectionHub
+from projections.points_ledger import LedgerFilter, balances, closing_balance, ledger_page
 from projections.redemption_log import LogFilter, redemption_log
 from projections.wallet import wallet
 
@@ -45,9 +46,27 @@ class QueryService:
     def wallet(self, merchant_id: str, customer_id: str, min_position: int | None = None
                ) -> dict[str, Any]:
         self._await("wallet", min_position)
+        self._await("points_ledger", min_position)
         with self.db.transaction() as tx:
             vouchers = wallet(tx, merchant_id, customer_id, self.clock())
-        return {"customer_id": customer_id, "vouchers": vouchers}
+            points = balances(tx, merchant_id, customer_id)
+        return {"customer_id": customer_id, "vouchers": vouchers, "points": points}
+
+    def points_ledger(self, merchant_id: str, customer_id: str, f: LedgerFilter, *, limit: int,
+                      after: int | None, min_position: int | None = None) -> dict[str, Any]:
+        self._await("points_ledger", min_position)
+        with self.db.transaction() as tx:
+            items = ledger_page(tx, merchant_id, customer_id, f, limit + 1, after)
+        more = len(items) > limit
+        items = items[:limit]
+        return {"customer_id": customer_id, "items": items,
+                "next_cursor": str(items[-1]["position"]) if more else None}
+
+    def points_balance(self, merchant_id: str, customer_id: str, f: LedgerFilter | None,
+                       min_position: int | None = None) -> dict[str, Any]:
+        self._await("points_ledger", min_position)
+        with self.db.transaction() as tx:
+            return closing_balance(tx, merchant_id, customer_id, f)
 
     def campaign_stats(self, merchant_id: str, campaign_id: str, min_position: int | None = None
                        ) -> dict[str, Any]:

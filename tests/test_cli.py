@@ -15,10 +15,11 @@ from application.redemptions import RedeemRequest
 from domain.eligibility import Order
 from infrastructure.bootstrap import build
 from infrastructure.settings import Settings
+from projections.hub import PROJECTIONS as ALL_PROJECTIONS
 from tests.conftest import live_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECTIONS = {"wallet", "campaign_stats", "redemption_log"}
+PROJECTIONS = {cls.name for cls in ALL_PROJECTIONS}
 
 
 @pytest.fixture

@@ -41,7 +41,16 @@ class CashVoucherIn(Strict):
     min_spend: Amount = 0
 
 
-RewardIn = Annotated[AmountOffIn | PercentOffIn | CashVoucherIn, Field(discriminator="type")]
+class PointsRewardIn(Strict):
+    type: Literal["points"]
+    points: int = Field(strict=True, ge=1, le=10**9)
+    program: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    category: Literal["regular", "promised", "trigger"] = "regular"
+    min_spend: Amount = 0
+
+
+RewardIn = Annotated[AmountOffIn | PercentOffIn | CashVoucherIn | PointsRewardIn,
+                     Field(discriminator="type")]
 
 
 class CodeSpecIn(Strict):
@@ -205,6 +214,7 @@ class RedemptionOut(Out):
     channel: str | None
     currency: str
     discount: int
+    points_awarded: int = 0
     reasons: list[ReasonOut]
     created_at: str | None
     reversal: ReversalOut | None

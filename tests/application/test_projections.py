@@ -15,6 +15,7 @@ import pytest
 
 from application.clock import ManualClock
 from application.commands import Actor
+from application.points import EntryContext
 from application.redemptions import RedeemRequest
 from domain.campaign import Campaign
 from domain.eligibility import Order
@@ -53,6 +54,21 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
         clock.advance(timedelta(minutes=3))
         return result
 
+    # points: every kind of entry, across accounts and customers
+    ctx = EntryContext(source="INSTORE", till_id="T1", store_id="S1", transaction_id=f"{tag}-tx")
+    step(c.points.define_program(actor, "main", "Main", 365))
+    step(c.points.define_program(actor, "fuel", "Fuel", None))
+    alice, bob = f"{tag}-alice", f"{tag}-bob"
+    step(c.points.credit(actor, alice, "main", "regular", "allocation", 500, ctx))
+    step(c.points.credit(actor, alice, "fuel", "regular", "allocation", 300, ctx))
+    step(c.points.credit(actor, alice, "main", "promised", "allocation", 80, ctx))
+    step(c.points.debit(actor, alice, "main", "regular", "redemption", 120, ctx))
+    step(c.points.group_redeem(actor, alice, [("main", 50), ("fuel", 50)], ctx))
+    step(c.points.convert(actor, alice, "main", "promised", 80, ctx))
+    step(c.points.transfer(actor, alice, bob, "main", "regular", 100, ctx))
+    step(c.points.return_transaction(actor, bob, "main", "regular", 150, 20, ctx))
+    step(c.points.merge(actor, bob, alice, ctx))
+
     single = live_campaign(c, actor, f"{tag}-single", stock=12)
     codes = step(c.vouchers.issue_codes(actor, single, count=6)).body["codes"]
     for i, code in enumerate(codes[:4]):
@@ -85,6 +101,7 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
     step(c.campaigns.change_status(actor, draft, "submit"))
     step(c.campaigns.change_status(actor, draft, "reject", "too generous"))
     step(c.campaigns.change_status(actor, single, "disable", "fraud suspected"))
+
     step(redeem(c, actor, codes[5], None))  # campaign_disabled
     return dict(statuses)
 

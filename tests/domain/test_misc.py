@@ -33,6 +33,7 @@ def recorded(redemption_id: uuid.UUID | None = None, **overrides: Any) -> Redemp
         "campaign_id": CAMPAIGN_ID, "campaign_version": 4, "customer_id": "cust-1",
         "order": {"amount": 3000, "currency": "EUR"}, "store_id": "store-9", "channel": "offline",
         "currency": "EUR", "discount": 500, "usage_counted": True, "voucher_version": 2, "customer_uses": 1,
+        "points_awarded": 0,
     }
     return Redemption.record(redemption_id or rid(), at(), **{**facts, **overrides})
 

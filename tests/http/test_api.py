@@ -12,13 +12,18 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from application.commands import Actor
+from application.points import EntryContext
 from domain.api_key import ROLES
 from infrastructure.bootstrap import Container
 from interfaces.http.app import create_app
+from projections.hub import PROJECTIONS
 from tests.conftest import terms
 from tests.http.helpers import KeyMaker, assert_problem, make_keys
 
 # -- helpers ---------------------------------------------------------------------------------
+
+PROJECTION_NAMES = tuple(cls.name for cls in PROJECTIONS)
 
 
 def campaign_body(key: str = "spring", **overrides: Any) -> dict[str, Any]:
@@ -308,7 +313,7 @@ def test_another_merchant_cannot_see_or_touch_a_merchants_data(
     log = ok(client.get("/v1/redemptions", headers=globex, params=at))["items"]
     assert [(e["status"], e["voucher_id"], e["campaign_id"]) for e in log] == [
         ("rejected", None, None)]
-    for name in ("wallet", "campaign_stats", "redemption_log"):
+    for name in PROJECTION_NAMES:
         report = ok(client.post(f"/v1/audit/projections/{name}", headers=globex))
         assert report["ok"] is True
         assert all(t["live_rows"] == 0 for t in report["tables"] if t["table"] != "redemption_log")
@@ -732,16 +737,21 @@ def test_the_auditor_reads_raw_streams_and_audits_projections(
     assert "key_hash" not in ok(key_stream)["events"][0]["data"]
     assert issued.secret not in key_stream.text
 
+    # a points entry too, so every read model has rows to compare
+    points_actor = Actor(merchant_id="acme", role="admin", ref="test")
+    container.points.define_program(points_actor, "main", "Main", None)
+    container.points.credit(points_actor, "cust-1", "main", "regular", "allocation", 10, EntryContext())
+
     # projections: status, then a replay-vs-live audit of each (once they have caught up)
     ok(client.get("/v1/redemptions", headers=auditor, params={"min_position": head(container)}))
-    for name in ("wallet", "campaign_stats", "redemption_log"):
+    for name in PROJECTION_NAMES:
         assert container.projections.wait(name, head(container), 5)
     status = ok(client.get("/v1/audit/projections", headers=auditor))
-    assert {s["name"] for s in status} == {"wallet", "campaign_stats", "redemption_log"}
+    assert {s["name"] for s in status} == set(PROJECTION_NAMES)
     for s in status:
         assert (s["running"], s["error"], s["lag"]) == (True, None, 0), s
         assert s["position"] == s["head"] == head(container)
-    for name in ("wallet", "campaign_stats", "redemption_log"):
+    for name in PROJECTION_NAMES:
         report = ok(client.post(f"/v1/audit/projections/{name}", headers=auditor))
         assert (report["projection"], report["ok"]) == (name, True), report
         assert report["position"] == head(container)
