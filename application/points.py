@@ -181,7 +181,8 @@ class PointsService:
             source.debit("conversion_out", points, at, meta)
             target.credit("conversion_in", points, at, meta,
                           expires_at=self._default_expiry(actor.merchant_id, program, at))
-            body = {"event_id": str(meta.event_id), "from": account_view(source), "to": account_view(target)}
+            body = {"event_id": str(meta.event_id), "debited": account_view(source),
+                    "credited": account_view(target)}
             return Outcome(200, body, (source, target))
 
         payload = {"customer": customer_id, "program": program, "from": from_category, "points": points,
@@ -201,8 +202,8 @@ class PointsService:
             expiry = _earliest_expiry(sender, points)  # a transfer never extends a lot's life
             sender.debit("transfer_out", points, at, meta)
             recipient.credit("transfer_in", points, at, meta, expires_at=expiry)
-            body = {"event_id": str(meta.event_id), "from": account_view(sender),
-                    "to": account_view(recipient)}
+            body = {"event_id": str(meta.event_id), "debited": account_view(sender),
+                    "credited": account_view(recipient)}
             return Outcome(200, body, (sender, recipient))
 
         payload = {"from": from_customer, "to": to_customer, "program": program, "category": category,

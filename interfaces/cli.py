@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     audit.set_defaults(func=_audit)
     status = projections.add_parser("status", help="positions and lag")
     status.set_defaults(func=_status)
+
+    audit_group = commands.add_parser("audit", help="ledger audits").add_subparsers(
+        required=True, metavar="ACTION")
+    verify = audit_group.add_parser(
+        "verify", help="replay every points account and compare with the ledger and wallet read models")
+    verify.add_argument("--merchant", help="only this merchant's accounts")
+    verify.set_defaults(func=_verify)
     return parser
 
 
@@ -100,6 +107,15 @@ def _audit(container: Container, args: argparse.Namespace) -> int:
     reports = [container.projections.audit(name) for name in _names(container, args.name)]
     print(json.dumps([report.as_dict() for report in reports], indent=2, default=str))
     return 0 if all(report.ok for report in reports) else 1
+
+
+def _verify(container: Container, args: argparse.Namespace) -> int:
+    from projections.points_audit import verify_points
+
+    container.projections.catch_up()
+    report = verify_points(container.ledger, container.db, args.merchant)
+    print(json.dumps(report.as_dict(), indent=2, default=str))
+    return 0 if report.ok else 1
 
 
 def _status(container: Container, args: argparse.Namespace) -> int:

@@ -28,9 +28,16 @@ class WalletVoucher(BaseModel):
     assigned_at: str
 
 
+class WalletPoints(BaseModel):
+    program: str
+    category: str
+    balance: int
+
+
 class WalletOut(BaseModel):
     customer_id: str
     vouchers: list[WalletVoucher]
+    points: list[WalletPoints] = []
 
 
 class StatsOut(BaseModel):

@@ -170,10 +170,12 @@ CHECKOUT = {"checkout"}
 SUPPORT = {"support"}
 AUDITOR = {"auditor"}
 ADMIN_ONLY: set[str] = set()
+POINTS_WRITER = {"operations", "checkout", "support"}
+MERGER = {"operations", "support"}
 
 RID = str(uuid.uuid4())
 FILL = {"key": "spring", "code": "SPRING-1", "customer_id": "cust-1", "redemption_id": RID,
-        "aggregate_id": RID, "name": "wallet"}
+        "aggregate_id": RID, "name": "wallet", "program": "main"}
 REDEEM = redeem_body("SPRING-1", "cust-1")
 # (method, route path, roles admitted besides admin, a valid body)
 ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
@@ -202,6 +204,28 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/v1/audit/projections", AUDITOR, None),
     ("POST", "/v1/audit/projections/{name}", AUDITOR, None),
     ("GET", "/v1/audit/redemptions/{redemption_id}/decision", AUDITOR, None),
+    ("PUT", "/v1/points/programs/{program}", OPS, {"name": "Main", "expiry_days": 365}),
+    ("GET", "/v1/points/programs", WALLET_READER, None),
+    ("POST", "/v1/customers/{customer_id}/points/accounts", POINTS_WRITER, {"program": "main"}),
+    ("POST", "/v1/customers/{customer_id}/points/credits", POINTS_WRITER,
+     {"program": "main", "kind": "allocation", "points": 10}),
+    ("POST", "/v1/customers/{customer_id}/points/debits", POINTS_WRITER,
+     {"program": "main", "kind": "redemption", "points": 1}),
+    ("POST", "/v1/customers/{customer_id}/points/returns", POINTS_WRITER,
+     {"program": "main", "points_returned": 1, "redemption_reversed": 0}),
+    ("POST", "/v1/customers/{customer_id}/points/group-redemptions", POINTS_WRITER,
+     {"debits": [{"program": "main", "points": 1}]}),
+    ("POST", "/v1/customers/{customer_id}/points/conversions", POINTS_WRITER,
+     {"program": "main", "points": 1}),
+    ("POST", "/v1/customers/{customer_id}/points/transfers", POINTS_WRITER,
+     {"to_customer_id": "cust-2", "program": "main", "points": 1}),
+    ("POST", "/v1/customers/{customer_id}/points/expiry", POINTS_WRITER, None),
+    ("POST", "/v1/customers/{customer_id}/merge", MERGER, {"survivor_customer_id": "cust-2"}),
+    ("GET", "/v1/customers/{customer_id}/points/ledger", WALLET_READER, None),
+    ("GET", "/v1/customers/{customer_id}/points/balance", WALLET_READER, None),
+    ("GET", "/v1/audit/customers/{customer_id}/points/history", AUDITOR, None),
+    ("GET", "/v1/audit/customers/{customer_id}/points/balance", AUDITOR, None),
+    ("POST", "/v1/audit/points/verify", AUDITOR, None),
 ]
 PUBLIC = {("GET", "/healthz")}
 
