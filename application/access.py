@@ -45,8 +45,7 @@ class AccessService:
         try:
             self.ledger.save_all(merchant)
         except IntegrityError:
-            registered: Merchant = self.ledger.load(merchant.id)  # registered concurrently
-            return registered
+            return self.ledger.load(merchant.id, Merchant)  # registered concurrently
         return merchant
 
     def find_merchant(self, merchant_id: str) -> Merchant | None:

@@ -28,6 +28,7 @@ class Ledger(Application[UUID]):
     name = "promoledger"  # PostgreSQL table promoledger_events; SQLite uses stored_events
     # Points accounts grow without bound; every 200 events a snapshot bounds their load time.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {PointsAccount: 200}
+    snapshotting_projectors: ClassVar[dict[type[Any], Any]] = {PointsAccount: replay}
     READ_CACHE_SIZE = 2048
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
@@ -60,16 +61,25 @@ class Ledger(Application[UUID]):
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate, or None when there is none (or it is of another kind)."""
         try:
-            aggregate = self.repository.get(aggregate_id, projector_func=replay)
+            return self.load(aggregate_id, kind)
         except AggregateNotFoundError:
             return None
-        return aggregate if isinstance(aggregate, kind) else None
 
-    def load(self, aggregate_id: UUID) -> Any:
-        """The aggregate; AggregateNotFoundError when there is none."""
-        return self.repository.get(aggregate_id, projector_func=replay)
+    def load(self, aggregate_id: UUID, kind: type[A]) -> A:
+        """The aggregate; AggregateNotFoundError when there is none of this kind.
 
-    def read(self, aggregate_id: UUID) -> Any:
+        Only kinds that are snapshotted look in the snapshot store: for the others that
+        would be one more query on every load for nothing.
+        """
+        if kind in self.snapshotting_intervals:
+            aggregate = self.repository.get(aggregate_id, projector_func=replay)
+        else:
+            aggregate = replay(None, self.events.get(aggregate_id))
+        if not isinstance(aggregate, kind):
+            raise AggregateNotFoundError(aggregate_id)
+        return aggregate
+
+    def read(self, aggregate_id: UUID, kind: type[A]) -> A:
         """The current aggregate for reading only: callers must never change it.
 
         Cached, and checked against the store with one query for newer events; a
@@ -77,13 +87,20 @@ class Ledger(Application[UUID]):
         threads holding the old object are unaffected.
         """
         cached = self._read_cache.get(aggregate_id)
-        if cached is not None and not self.events.get(aggregate_id, gt=cached.version, limit=1):
+        if isinstance(cached, kind) and not self.events.get(aggregate_id, gt=cached.version, limit=1):
             return cached
-        aggregate = self.load(aggregate_id)
+        aggregate = self.load(aggregate_id, kind)
         if len(self._read_cache) >= self.READ_CACHE_SIZE:
             self._read_cache.clear()
         self._read_cache[aggregate_id] = aggregate
         return aggregate
+
+    def read_if_any(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """Like `read`, but None when there is no such aggregate (or it is of another kind)."""
+        try:
+            return self.read(aggregate_id, kind)
+        except AggregateNotFoundError:
+            return None
 
     def find_at(self, aggregate_id: UUID, version: int) -> Any:
         try:

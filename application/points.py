@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
 from domain.errors import InvalidInput, NotFound
+from domain.merchant import Merchant
 from domain.points import CATEGORIES, EntryMeta, PointsAccount, check_points
 from domain.programs import ProgramCatalog
 
@@ -58,7 +60,8 @@ class PointsService:
     def define_program(self, actor: Actor, program: str, name: str, expiry_days: int | None,
                        idempotency_key: str | None = None) -> CommandResult:
         def decide(at: datetime) -> Outcome:
-            catalog = self.catalog(actor.merchant_id) or ProgramCatalog.start(actor.merchant_id, at)
+            catalog = (self.ledger.find(ProgramCatalog.id_for(actor.merchant_id), ProgramCatalog)
+                       or ProgramCatalog.start(actor.merchant_id, at))
             catalog.define(program, name, expiry_days, at)
             return Outcome(200, {"program": program, **catalog.programs[program]}, (catalog,))
 
@@ -66,7 +69,8 @@ class PointsService:
                                                    "expiry_days": expiry_days}, decide, idempotency_key)
 
     def catalog(self, merchant_id: str) -> ProgramCatalog | None:
-        return self.ledger.find(ProgramCatalog.id_for(merchant_id), ProgramCatalog)
+        """The program catalog, for reading only (cached, checked against the store)."""
+        return self.ledger.read_if_any(ProgramCatalog.id_for(merchant_id), ProgramCatalog)
 
     def programs(self, merchant_id: str) -> dict[str, dict[str, Any]]:
         catalog = self.catalog(merchant_id)
@@ -282,8 +286,15 @@ class PointsService:
         return catalog.require(program)
 
     def _default_expiry(self, merchant_id: str, program: str, at: datetime) -> datetime | None:
+        """The end of the merchant's local day, `expiry_days` after `at` (None: never)."""
         days = self._require_program(merchant_id, program)["expiry_days"]
-        return None if days is None else at + timedelta(days=days)
+        if days is None:
+            return None
+        merchant = self.ledger.read_if_any(Merchant.id_for(merchant_id), Merchant)
+        zone = ZoneInfo(merchant.timezone if merchant else "UTC")
+        last_day = at.astimezone(zone).date() + timedelta(days=days)
+        end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+        return end.astimezone(UTC)
 
     def _find(self, merchant_id: str, customer_id: str, program: str, category: str) -> PointsAccount | None:
         return self.ledger.find(PointsAccount.id_for(merchant_id, customer_id, program, category),

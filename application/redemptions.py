@@ -103,12 +103,13 @@ class RedemptionService:
         def decide_(at: datetime) -> Outcome:
             redemption = self._load_redemption(actor.merchant_id, redemption_id)
             redemption.reverse(reason, actor.ref, at)
-            voucher = self.ledger.load(redemption.facts["voucher_id"])
+            voucher = self.ledger.load(redemption.facts["voucher_id"], Voucher)
             voucher.reverse_redemption(redemption_id, reason.strip(), at)
             usage = None
             if redemption.facts["usage_counted"]:
                 usage = self.ledger.load(CustomerUsage.id_for(
-                    actor.merchant_id, redemption.facts["campaign_id"], redemption.facts["customer_id"]))
+                    actor.merchant_id, redemption.facts["campaign_id"], redemption.facts["customer_id"]),
+                    CustomerUsage)
                 usage.release(redemption_id, at)
             account = self._take_back_points(actor.merchant_id, redemption, reason, at)
             return Outcome(200, redemption_view(redemption), (redemption, voucher, usage, account))
@@ -145,7 +146,7 @@ class RedemptionService:
         voucher = self.ledger.find(voucher_id, Voucher) if voucher_id else None
         if voucher is None:
             return _Loaded(None, None, None)
-        campaign = self.ledger.read(voucher.campaign_id)
+        campaign = self.ledger.read(voucher.campaign_id, Campaign)
         usage = None
         if campaign.terms.per_customer_limit is not None and request.customer_id is not None:
             usage = self.ledger.find(

@@ -89,7 +89,7 @@ class VoucherService:
 
         def decide(at: Any) -> Outcome:
             voucher = self._load(merchant, code)
-            campaign = self.ledger.read(voucher.campaign_id)
+            campaign = self.ledger.read(voucher.campaign_id, Campaign)
             if campaign.status in ("ended", "disabled"):
                 raise InvalidTransition(f"the campaign is {campaign.status}", code="campaign_closed")
             voucher.assign(customer_id, at)
@@ -104,7 +104,7 @@ class VoucherService:
 
     def get_voucher(self, merchant_id: str, code: str) -> dict[str, Any]:
         voucher = self._load(merchant_id, normalize_code(code))
-        return voucher_view(voucher, self.ledger.read(voucher.campaign_id))
+        return voucher_view(voucher, self.ledger.read(voucher.campaign_id, Campaign))
 
     def _load(self, merchant_id: str, code: str) -> Voucher:
         voucher = self.ledger.find(Voucher.id_for(merchant_id, code), Voucher)

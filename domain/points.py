@@ -137,8 +137,7 @@ class PointsAccount(Aggregate):
         def apply(self, account: PointsAccount) -> None:
             version = self.originator_version
             for index, lot in enumerate(self.lots):
-                account.lots.append({"lot": version * 1000 + index, "remaining": lot["remaining"],
-                                     "expires_at": lot["expires_at"]})
+                account._add_lot(version * 1000 + index, lot["remaining"], lot["expires_at"])
             account.balance += self.points
             account.debt += max(0, -self.points)
             account._settle()
@@ -161,8 +160,21 @@ class PointsAccount(Aggregate):
         if points < 0:  # an imported negative opening balance
             self.debt += -points
         elif points - paid > 0:
-            self.lots.append({"lot": lot, "remaining": points - paid, "expires_at": expires_at})
+            self._add_lot(lot, points - paid, expires_at)
         self.balance += points
+
+    def _add_lot(self, lot: int, points: int, expires_at: datetime | None) -> None:
+        """Pool points by expiry: one lot per expiry instant, kept first-expiring first."""
+        key = _expiry_key(expires_at)
+        for index, existing in enumerate(self.lots):
+            existing_key = _expiry_key(existing["expires_at"])
+            if existing_key == key:
+                existing["remaining"] += points
+                return
+            if existing_key > key:
+                self.lots.insert(index, {"lot": lot, "remaining": points, "expires_at": expires_at})
+                return
+        self.lots.append({"lot": lot, "remaining": points, "expires_at": expires_at})
 
     def _settle(self) -> None:
         """Pay debt from lots, first-expiring first (after a merge brought both together)."""
@@ -274,7 +286,7 @@ class PointsAccount(Aggregate):
     def plan_consumption(self, points: int) -> list[list[int]]:
         """Which lots a debit consumes: first-expiring first, lots without expiry last."""
         plan, left = [], points
-        for lot in sorted(self.lots, key=lambda x: (x["expires_at"] is None, x["expires_at"] or 0, x["lot"])):
+        for lot in self.lots:  # kept in expiry order
             if left == 0:
                 break
             take = min(left, lot["remaining"])
@@ -307,3 +319,8 @@ def entry_amounts(event: Any) -> tuple[str, str, int, int]:
 
 def _signed(points: int) -> tuple[str, int, int]:
     return ("credit", points, 0) if points >= 0 else ("debit", 0, -points)
+
+
+def _expiry_key(expires_at: datetime | None) -> tuple[bool, datetime | None]:
+    # Sorts lots without expiry last; compares datetimes only with datetimes.
+    return (expires_at is None, expires_at)
