@@ -28,7 +28,7 @@ bench: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain application projections infrastructure interfaces
+	$(BIN)/mypy domain application projections infrastructure interfaces benchmarks
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

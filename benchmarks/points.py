@@ -52,7 +52,7 @@ def long_account(c: Container, clock: ManualClock, entries: int) -> PointsAccoun
     """One account with `entries` entries, written in batches of 2,000 per transaction."""
     c.points.define_program(ACTOR, "main", "Main", None)
     c.points.open_account(ACTOR, "whale", "main", "regular", 0, EntryContext(source="SYSTEM"))
-    account = c.ledger.load(PointsAccount.id_for("bench", "whale", "main", "regular"))
+    account = c.ledger.load(PointsAccount.id_for("bench", "whale", "main", "regular"), PointsAccount)
     for n in range(1, entries):
         clock.advance(timedelta(seconds=1))
         ctx = EntryContext(source="INSTORE" if n % 2 else "ECOMMERCE", till_id=f"T{n % 7}")
@@ -77,7 +77,7 @@ def measure(store: str, url_for: Callable[[str], str], entries: int) -> list[Row
         rows.append((store, "project them (ledger + balances)",
                      entries / timed(c.projections.catch_up), "entries/s"))
         rows.append((store, "load the account, with snapshots",
-                     timed(lambda: c.ledger.load(account.id), 5) * 1000, "ms"))
+                     timed(lambda: c.ledger.load(account.id, PointsAccount), 5) * 1000, "ms"))
         rows.append((store, "load the account, replaying every event",
                      timed(lambda: replay(None, c.ledger.events.get(account.id)), 3) * 1000, "ms"))
         f = LedgerFilter(since=iso(clock() - timedelta(days=7)) or "", until=iso(clock()) or "",
