@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
-from domain.errors import InvalidInput, NotFound
+from domain.errors import AlreadyExists, InvalidInput, NotFound
 from domain.merchant import Merchant
 from domain.points import CATEGORIES, EntryMeta, PointsAccount, check_points
 from domain.programs import ProgramCatalog
@@ -85,7 +85,7 @@ class PointsService:
         def decide(at: datetime) -> Outcome:
             self._require_program(actor.merchant_id, program)
             if self._find(actor.merchant_id, customer_id, program, category) is not None:
-                raise InvalidInput("the account is already open", code="account_exists")
+                raise AlreadyExists("the account is already open", code="account_exists")
             event_type = "IMPORT" if opening_balance else "REGISTRATION"
             expiry = self._default_expiry(actor.merchant_id, program, at) if opening_balance > 0 else None
             account = PointsAccount.open(
@@ -96,7 +96,8 @@ class PointsService:
 
         payload = {"customer": customer_id, "program": program, "category": category,
                    "opening_balance": opening_balance, **ctx.payload()}
-        return self._run(actor, "open_points_account", payload, decide, idempotency_key)
+        return self._run(actor, "open_points_account", payload, decide, idempotency_key,
+                         PointsAccount.id_for(actor.merchant_id, customer_id, program, category))
 
     def credit(self, actor: Actor, customer_id: str, program: str, category: str, kind: str,
                points: int, ctx: EntryContext, expires_at: datetime | None = None,
@@ -113,7 +114,8 @@ class PointsService:
 
         payload = {"customer": customer_id, "program": program, "category": category, "kind": kind,
                    "points": points, "expires_at": expires_at, **ctx.payload()}
-        return self._run(actor, "credit_points", payload, decide, idempotency_key)
+        return self._run(actor, "credit_points", payload, decide, idempotency_key,
+                         PointsAccount.id_for(actor.merchant_id, customer_id, program, category))
 
     def debit(self, actor: Actor, customer_id: str, program: str, category: str, kind: str,
               points: int, ctx: EntryContext, idempotency_key: str | None = None) -> CommandResult:
@@ -122,20 +124,21 @@ class PointsService:
                                code="invalid_entry_kind")
 
         def decide(at: datetime) -> Outcome:
-            account = self._account(actor.merchant_id, customer_id, program, category, at, ctx)
+            account = self._existing(actor.merchant_id, customer_id, program, category)
             account.debit(kind, points, at, ctx.meta(kind.upper(), -points))
             return Outcome(200, account_view(account), (account,))
 
         payload = {"customer": customer_id, "program": program, "category": category, "kind": kind,
                    "points": points, **ctx.payload()}
-        return self._run(actor, "debit_points", payload, decide, idempotency_key)
+        return self._run(actor, "debit_points", payload, decide, idempotency_key,
+                         PointsAccount.id_for(actor.merchant_id, customer_id, program, category))
 
     def return_transaction(self, actor: Actor, customer_id: str, program: str, category: str,
                            points_returned: int, redemption_reversed: int, ctx: EntryContext,
                            idempotency_key: str | None = None) -> CommandResult:
         """L8: one entry with the points-return debit, the redemption-reversal credit and the net."""
         def decide(at: datetime) -> Outcome:
-            account = self._account(actor.merchant_id, customer_id, program, category, at, ctx)
+            account = self._existing(actor.merchant_id, customer_id, program, category)
             net = redemption_reversed - points_returned
             account.return_transaction(points_returned, redemption_reversed, at,
                                        ctx.meta("TRANSACTION_RETURN", net),
@@ -145,7 +148,8 @@ class PointsService:
         payload = {"customer": customer_id, "program": program, "category": category,
                    "points_returned": points_returned, "redemption_reversed": redemption_reversed,
                    **ctx.payload()}
-        return self._run(actor, "return_transaction_points", payload, decide, idempotency_key)
+        return self._run(actor, "return_transaction_points", payload, decide, idempotency_key,
+                         PointsAccount.id_for(actor.merchant_id, customer_id, program, category))
 
     # -- entries across accounts (saved atomically) --------------------------------------------
 
@@ -200,13 +204,14 @@ class PointsService:
             raise InvalidInput("a transfer needs two customers", code="invalid_transfer")
 
         def decide(at: datetime) -> Outcome:
-            meta = ctx.meta("TRANSFER", points)
+            out = ctx.meta("TRANSFER", -points)  # each side shows its own impact
+            in_ = EntryMeta(**{**out.fields(), "points_on_event": points})
             sender = self._existing(actor.merchant_id, from_customer, program, category)
             recipient = self._account(actor.merchant_id, to_customer, program, category, at, ctx)
-            expiry = _earliest_expiry(sender, points)  # a transfer never extends a lot's life
-            sender.debit("transfer_out", points, at, meta)
-            recipient.credit("transfer_in", points, at, meta, expires_at=expiry)
-            body = {"event_id": str(meta.event_id), "debited": account_view(sender),
+            lots = sender.lots_for(points)  # each lot moves with its own expiry
+            sender.debit("transfer_out", points, at, out)
+            recipient.credit("transfer_in", points, at, in_, lots=lots)
+            body = {"event_id": str(out.event_id), "debited": account_view(sender),
                     "credited": account_view(recipient)}
             return Outcome(200, body, (sender, recipient))
 
@@ -260,24 +265,34 @@ class PointsService:
 
     def credit_for(self, merchant_id: str, customer_id: str, program: str, category: str, kind: str,
                    points: int, at: datetime, meta: EntryMeta) -> PointsAccount:
-        """The account with a credit entry pending (opened if new); the caller saves it."""
-        account = self._account(merchant_id, customer_id, program, category, at, EntryContext())
+        """The account (a merged customer's survivor's) with a credit pending; the caller saves it."""
+        account = self._survivor(self._account(merchant_id, customer_id, program, category, at,
+                                               EntryContext()))
         account.credit(kind, points, at, meta, expires_at=self._default_expiry(merchant_id, program, at))
         return account
 
     def debit_for(self, merchant_id: str, customer_id: str, program: str, category: str, kind: str,
                   points: int, at: datetime, meta: EntryMeta) -> PointsAccount:
-        """The account with a debit entry pending; the caller saves it."""
-        account = self._existing(merchant_id, customer_id, program, category)
+        """The account (a merged customer's survivor's) with a debit pending; the caller saves it."""
+        account = self._survivor(self._existing(merchant_id, customer_id, program, category))
         account.debit(kind, points, at, meta)
+        return account
+
+    def _survivor(self, account: PointsAccount) -> PointsAccount:
+        """Follow merges: what was the victim's is now the survivor's."""
+        for _ in range(100):  # merges chain, but never forever
+            if account.merged_into is None:
+                return account
+            account = self.ledger.load(account.merged_into, PointsAccount)
         return account
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _run(self, actor: Actor, operation: str, payload: dict[str, Any],
-             decide: Callable[[datetime], Outcome], idempotency_key: str | None) -> CommandResult:
+             decide: Callable[[datetime], Outcome], idempotency_key: str | None,
+             lock_key: uuid.UUID | None = None) -> CommandResult:
         return self.executor.run(actor=actor, operation=operation, payload=payload, decide=decide,
-                                 idempotency_key=idempotency_key)
+                                 idempotency_key=idempotency_key, lock_key=lock_key)
 
     def _require_program(self, merchant_id: str, program: str) -> dict[str, Any]:
         catalog = self.catalog(merchant_id)
@@ -315,7 +330,7 @@ class PointsService:
         account = self._find(merchant_id, customer_id, program, category)
         if account is not None:
             return account
-        opening = EntryContext(source=ctx.source, reason="account opened").meta("REGISTRATION", 0)
+        opening = EntryContext(source="SYSTEM", reason="account opened").meta("REGISTRATION", 0)
         return PointsAccount.open(merchant_id, customer_id, program, category, at, meta=opening)
 
     def _accounts(self, merchant_id: str, customer_id: str) -> list[PointsAccount]:
@@ -328,9 +343,3 @@ class PointsService:
                     found.append(account)
         return found
 
-
-def _earliest_expiry(account: PointsAccount, points: int) -> datetime | None:
-    lots = {lot["lot"]: lot["expires_at"] for lot in account.lots}
-    dates = [lots[lot_id] for lot_id, _ in account.plan_consumption(points)
-             if lots.get(lot_id) is not None]
-    return min(dates) if dates else None

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.clock import require_utc
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import derive_id
 
@@ -74,7 +75,7 @@ class PointsAccount(Aggregate):
             account.customer_id = self.customer_id
             account.program = self.program
             account.category = self.category
-            account._receive(self.opening_balance, self.expires_at, 1)
+            account._receive(self.opening_balance, _one_lot(self.opening_balance, self.expires_at))
 
     class Entry(Aggregate.Event):
         """Fields every entry carries; never triggered itself."""
@@ -93,9 +94,11 @@ class PointsAccount(Aggregate):
         kind: str
         points: int
         expires_at: datetime | None
+        lots: list[dict[str, Any]] | None = None  # a transfer keeps each lot's own expiry
 
         def apply(self, account: PointsAccount) -> None:
-            account._receive(self.points, self.expires_at, self.originator_version)
+            lots = self.lots if self.lots is not None else _one_lot(self.points, self.expires_at)
+            account._receive(self.points, lots)
 
     class Debited(Entry):
         kind: str
@@ -116,7 +119,7 @@ class PointsAccount(Aggregate):
 
         def apply(self, account: PointsAccount) -> None:
             account._take(self.points_returned, self.consumed)
-            account._receive(self.redemption_reversed, self.expires_at, self.originator_version)
+            account._receive(self.redemption_reversed, _one_lot(self.redemption_reversed, self.expires_at))
 
     class MergedAway(Entry):
         """L7: the victim's last entry; its balance (and lots) go to the survivor."""
@@ -135,12 +138,7 @@ class PointsAccount(Aggregate):
         lots: list[dict[str, Any]]
 
         def apply(self, account: PointsAccount) -> None:
-            version = self.originator_version
-            for index, lot in enumerate(self.lots):
-                account._add_lot(version * 1000 + index, lot["remaining"], lot["expires_at"])
-            account.balance += self.points
-            account.debt += max(0, -self.points)
-            account._settle()
+            account._receive(self.points, self.lots)
 
     def __init__(self) -> None:
         self.merchant_id = ""
@@ -150,34 +148,38 @@ class PointsAccount(Aggregate):
         self.balance = 0
         self.debt = 0  # points owed: a later credit pays this before it makes a lot
         self.lots: list[dict[str, Any]] = []  # {"lot", "remaining", "expires_at"}
+        self.next_lot = 1
         self.merged_into: UUID | None = None
 
     # -- state changes shared by apply() methods: never raise -----------------------------
 
-    def _receive(self, points: int, expires_at: datetime | None, lot: int) -> None:
-        paid = min(points, self.debt) if points > 0 else 0
-        self.debt -= paid
-        if points < 0:  # an imported negative opening balance
+    def _receive(self, points: int, lots: list[dict[str, Any]]) -> None:
+        """`points` arrive as `lots` (none when negative: an overdrawn import or merge)."""
+        if points < 0:
             self.debt += -points
-        elif points - paid > 0:
-            self._add_lot(lot, points - paid, expires_at)
+        for lot in lots:
+            self._add_lot(lot["remaining"], lot["expires_at"])
         self.balance += points
+        self._settle()
 
-    def _add_lot(self, lot: int, points: int, expires_at: datetime | None) -> None:
+    def _add_lot(self, points: int, expires_at: datetime | None) -> None:
         """Pool points by expiry: one lot per expiry instant, kept first-expiring first."""
         key = _expiry_key(expires_at)
+        new = {"lot": self.next_lot, "remaining": points, "expires_at": expires_at}
         for index, existing in enumerate(self.lots):
             existing_key = _expiry_key(existing["expires_at"])
             if existing_key == key:
                 existing["remaining"] += points
                 return
             if existing_key > key:
-                self.lots.insert(index, {"lot": lot, "remaining": points, "expires_at": expires_at})
+                self.lots.insert(index, new)
+                self.next_lot += 1
                 return
-        self.lots.append({"lot": lot, "remaining": points, "expires_at": expires_at})
+        self.lots.append(new)
+        self.next_lot += 1
 
     def _settle(self) -> None:
-        """Pay debt from lots, first-expiring first (after a merge brought both together)."""
+        """Pay debt from lots, first-expiring first: a credit repays what was overdrawn."""
         available = sum(lot["remaining"] for lot in self.lots)
         for lot_id, take in self.plan_consumption(min(self.debt, available)):
             for lot in self.lots:
@@ -213,20 +215,27 @@ class PointsAccount(Aggregate):
         return cls._create(
             cls.Opened, id=cls.id_for(merchant_id, customer_id, program, category),
             merchant_id=merchant_id, customer_id=customer_id, program=program, category=category,
-            opening_balance=opening_balance, expires_at=expires_at, event_id=meta.event_id,
+            opening_balance=opening_balance, expires_at=_aware(expires_at), event_id=meta.event_id,
             event_type=meta.event_type, source=meta.source, reason=meta.reason, timestamp=at,
         )
 
     # -- commands -------------------------------------------------------------------------
 
     def credit(self, kind: str, points: int, at: datetime, meta: EntryMeta,
-               expires_at: datetime | None = None) -> None:
+               expires_at: datetime | None = None, lots: list[dict[str, Any]] | None = None) -> None:
+        """Credit `points` expiring at `expires_at`, or as `lots` each with its own expiry."""
         self._check_open()
         if kind not in CREDIT_KINDS:
             raise InvalidInput(f"unknown credit kind {kind!r}", code="invalid_entry_kind")
         check_points(points)
-        self.trigger_event(self.Credited, kind=kind, points=points, expires_at=expires_at,
-                           balance=self.balance + points, timestamp=at, **meta.fields())
+        if lots is not None:
+            lots = [{"remaining": check_points(lot["remaining"]), "expires_at": _aware(lot["expires_at"])}
+                    for lot in lots]
+            if sum(lot["remaining"] for lot in lots) != points or expires_at is not None:
+                raise InvalidInput("lots must add up to the points, without a separate expiry",
+                                   code="invalid_lots")
+        self.trigger_event(self.Credited, kind=kind, points=points, expires_at=_aware(expires_at),
+                           lots=lots, balance=self.balance + points, timestamp=at, **meta.fields())
 
     def debit(self, kind: str, points: int, at: datetime, meta: EntryMeta) -> None:
         self._check_open()
@@ -252,7 +261,7 @@ class PointsAccount(Aggregate):
             self.TransactionReturned, points_returned=points_returned,
             redemption_reversed=redemption_reversed, net=net,
             consumed=self.plan_consumption(points_returned),
-            expires_at=expires_at, balance=self.balance + net, timestamp=at, **meta.fields(),
+            expires_at=_aware(expires_at), balance=self.balance + net, timestamp=at, **meta.fields(),
         )
 
     def expire(self, at: datetime, meta: EntryMeta) -> int:
@@ -283,6 +292,13 @@ class PointsAccount(Aggregate):
                                balance=survivor.balance + points, timestamp=at, **fields)
         return points
 
+    def lots_for(self, points: int) -> list[dict[str, Any]]:
+        """The lots a debit of `points` would take, with their expiries (what a transfer moves)."""
+        expiries = {lot["lot"]: lot["expires_at"] for lot in self.lots}
+        taken = [{"remaining": n, "expires_at": expiries[lot]} for lot, n in self.plan_consumption(points)]
+        short = points - sum(lot["remaining"] for lot in taken)
+        return taken + ([{"remaining": short, "expires_at": None}] if short > 0 else [])
+
     def plan_consumption(self, points: int) -> list[list[int]]:
         """Which lots a debit consumes: first-expiring first, lots without expiry last."""
         plan, left = [], points
@@ -309,18 +325,26 @@ def entry_amounts(event: Any) -> tuple[str, str, int, int]:
     if isinstance(event, PointsAccount.Debited):
         return event.kind, "debit", 0, event.points
     if isinstance(event, PointsAccount.TransactionReturned):
-        return "transaction_return", "both", event.redemption_reversed, event.points_returned
-    if isinstance(event, PointsAccount.MergedAway):
-        return "merge_out", *_signed(-event.points)
+        credit, debit = event.redemption_reversed, event.points_returned
+        entry_type = "both" if credit and debit else "credit" if credit else "debit"
+        return "transaction_return", entry_type, credit, debit
+    if isinstance(event, PointsAccount.MergedAway):  # the victim's last entry: a debit, unless overdrawn
+        return ("merge_out", "debit", 0, event.points) if event.points >= 0 else \
+            ("merge_out", "credit", -event.points, 0)
     if isinstance(event, PointsAccount.MergeReceived):
-        return "merge_in", *_signed(event.points)
+        return ("merge_in", "credit", event.points, 0) if event.points >= 0 else \
+            ("merge_in", "debit", 0, -event.points)
     raise TypeError(f"not a ledger entry: {type(event).__qualname__}")
-
-
-def _signed(points: int) -> tuple[str, int, int]:
-    return ("credit", points, 0) if points >= 0 else ("debit", 0, -points)
 
 
 def _expiry_key(expires_at: datetime | None) -> tuple[bool, datetime | None]:
     # Sorts lots without expiry last; compares datetimes only with datetimes.
     return (expires_at is None, expires_at)
+
+
+def _aware(expires_at: datetime | None) -> datetime | None:
+    return None if expires_at is None else require_utc(expires_at, "expires_at")
+
+
+def _one_lot(points: int, expires_at: datetime | None) -> list[dict[str, Any]]:
+    return [{"remaining": points, "expires_at": expires_at}] if points > 0 else []

@@ -14,10 +14,14 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from application.ledger import Ledger, replay
+from domain.clock import iso
 from domain.points import PointsAccount, entry_amounts
 from infrastructure.database import LibraryDatabase, Tx
 
-COMPARED = ("version", "kind", "entry_type", "credit", "debit", "balance")
+# Every column a customer or auditor sees, except the position (the log's, not the entry's).
+COMPARED = ("customer_id", "account_id", "version", "entry_at", "event_id", "event_type", "kind",
+            "entry_type", "credit", "debit", "points_on_event", "balance", "program", "category",
+            "source", "till_id", "store_id", "transaction_id", "reason")
 
 
 @dataclass
@@ -73,9 +77,7 @@ def _verify_account(ledger: Ledger, tx: Tx, account_id: UUID, report: VerifyRepo
     expected, account = [], None
     for event in events:
         account = replay(account, [event])
-        kind, entry_type, credit, debit = entry_amounts(event)
-        expected.append({"version": event.originator_version, "kind": kind, "entry_type": entry_type,
-                         "credit": credit, "debit": debit, "balance": account.balance})
+        expected.append(_expected_entry(event, account))
     rows = tx.query(f"SELECT {', '.join(COMPARED)} FROM points_entries WHERE account_id=? "
                     "ORDER BY version", (str(account_id),))
     found = [{k: (int(v) if isinstance(v, int) else v) for k, v in r.items()} for r in rows]
@@ -90,12 +92,31 @@ def _verify_account(ledger: Ledger, tx: Tx, account_id: UUID, report: VerifyRepo
         report.mismatches.append({"account_id": str(account_id), "customer_id": customer,
                                   "what": "entry count differs", "expected": len(expected),
                                   "found": len(found)})
-    balance = tx.one("SELECT balance FROM points_accounts WHERE account_id=?", (str(account_id),))
-    replayed = account.balance if account else 0
-    if balance is None or int(balance["balance"]) != replayed:
+    row = tx.one("SELECT customer_id, balance, merged_into FROM points_accounts WHERE account_id=?",
+                 (str(account_id),))
+    wallet = {"customer_id": customer, "balance": account.balance if account else 0,
+              "merged_into": str(account.merged_into) if account and account.merged_into else None}
+    projected = None if row is None else {**row, "balance": int(row["balance"])}
+    if projected != wallet:
         report.mismatches.append({"account_id": str(account_id), "customer_id": customer,
-                                  "what": "wallet balance differs", "expected": replayed,
-                                  "found": None if balance is None else int(balance["balance"])})
+                                  "what": "wallet account differs", "expected": wallet,
+                                  "found": projected})
+
+
+def _expected_entry(event: Any, account: PointsAccount) -> dict[str, Any]:
+    kind, entry_type, credit, debit = entry_amounts(event)
+    opening = isinstance(event, PointsAccount.Opened)
+    return {
+        "customer_id": account.customer_id, "account_id": str(account.id),
+        "version": event.originator_version, "entry_at": iso(event.timestamp),
+        "event_id": str(event.event_id), "event_type": event.event_type, "kind": kind,
+        "entry_type": entry_type, "credit": credit, "debit": debit,
+        "points_on_event": event.opening_balance if opening else event.points_on_event,
+        "balance": account.balance, "program": account.program, "category": account.category,
+        "source": event.source, "till_id": getattr(event, "till_id", None),
+        "store_id": getattr(event, "store_id", None),
+        "transaction_id": getattr(event, "transaction_id", None), "reason": event.reason,
+    }
 
 
 def _projected_accounts(tx: Tx, merchant_id: str | None) -> set[str]:

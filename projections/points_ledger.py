@@ -121,7 +121,8 @@ def ledger_page(tx: Tx, merchant_id: str, customer_id: str, f: LedgerFilter, lim
     params = [merchant_id, customer_id, *params]
     if after is not None:
         sql, params = f"{sql} AND position > ?", [*params, after]
-    rows = tx.query(f"{sql} ORDER BY position LIMIT ?", [*params, min(limit, MAX_PAGE)])
+    # One more than a page, so the caller can tell whether another page follows.
+    rows = tx.query(f"{sql} ORDER BY position LIMIT ?", [*params, min(limit, MAX_PAGE + 1)])
     return [{k: v for k, v in row.items() if k != "merchant_id"} for row in rows]
 
 

@@ -219,7 +219,7 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
      {"program": "main", "points": 1}),
     ("POST", "/v1/customers/{customer_id}/points/transfers", POINTS_WRITER,
      {"to_customer_id": "cust-2", "program": "main", "points": 1}),
-    ("POST", "/v1/customers/{customer_id}/points/expiry", POINTS_WRITER, None),
+    ("POST", "/v1/customers/{customer_id}/points/expiry", MERGER, None),
     ("POST", "/v1/customers/{customer_id}/merge", MERGER, {"survivor_customer_id": "cust-2"}),
     ("GET", "/v1/customers/{customer_id}/points/ledger", WALLET_READER, None),
     ("GET", "/v1/customers/{customer_id}/points/balance", WALLET_READER, None),

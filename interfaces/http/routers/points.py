@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from application.commands import Actor
 from application.points import EntryContext
 from domain.clock import iso
+from domain.errors import InvalidInput
 from interfaces.http.points_schemas import (
     AccountOut,
     BalanceAtOut,
@@ -42,7 +43,7 @@ from projections.points_ledger import MAX_PAGE, LedgerFilter
 
 router = APIRouter(tags=["points"], responses=ERRORS)
 Writer = Annotated[Actor, Depends(requires("operations", "checkout", "support"))]
-Merger = Annotated[Actor, Depends(requires("operations", "support"))]
+Merger = Annotated[Actor, Depends(requires("operations", "support"))]  # merges and expiry runs
 Category = Literal["regular", "promised", "trigger"]
 CUSTOMER = "/v1/customers/{customer_id}"
 
@@ -129,7 +130,7 @@ def transfer(customer_id: str, body: TransferIn, actor: Writer, services: Servic
 
 
 @router.post(CUSTOMER + "/points/expiry", response_model=ExpiryOut)
-def expire(customer_id: str, actor: Writer, services: Services,
+def expire(customer_id: str, actor: Merger, services: Services,
            idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Expire what is left of the customer's expired lots, dated now; nothing when none are due."""
     return command_response(services.points.expire(actor, customer_id, idempotency_key))
@@ -164,6 +165,8 @@ class _Filters:
     def build(self, now: datetime) -> LedgerFilter:
         until = self.until or now + timedelta(microseconds=1)
         since = self.since or until - timedelta(days=7)
+        if since > until:
+            raise InvalidInput("since is after until", code="invalid_range")
         return LedgerFilter(since=iso(since) or "", until=iso(until) or "", source=self.source,
                             till_id=self.till_id, entry_type=self.entry_type, category=self.category,
                             program=self.program)
