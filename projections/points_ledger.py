@@ -43,6 +43,11 @@ class PointsLedger(Projection):
         "ON points_accounts (merchant_id, customer_id)",
     )
 
+    def __init__(self) -> None:
+        super().__init__()
+        # An account's owner, program and category never change: remembered, not re-read.
+        self._accounts: dict[str, dict[str, Any]] = {}
+
     def handlers(self) -> dict[type, Handler]:
         entry: Handler = self._entry
         return {
@@ -60,13 +65,16 @@ class PointsLedger(Projection):
                     e.opening_balance, iso(e.timestamp)))
         account = {"merchant_id": e.merchant_id, "customer_id": e.customer_id, "program": e.program,
                    "category": e.category}
+        self._accounts[str(e.originator_id)] = account
         self._insert(tx, e, position, account, e.opening_balance, e.opening_balance)
 
     def _entry(self, e: Any, tx: Tx, position: int) -> None:
-        account = tx.one("SELECT merchant_id, customer_id, program, category FROM points_accounts "
-                         "WHERE account_id=?", (str(e.originator_id),))
+        account = self._accounts.get(str(e.originator_id)) or tx.one(
+            "SELECT merchant_id, customer_id, program, category FROM points_accounts "
+            "WHERE account_id=?", (str(e.originator_id),))
         if account is None:  # cannot happen: Opened is always an account's first event
             raise LookupError(f"points account {e.originator_id} has no opening entry")
+        self._accounts[str(e.originator_id)] = account
         merged = str(e.survivor_account_id) if isinstance(e, PointsAccount.MergedAway) else None
         tx.execute("UPDATE points_accounts SET balance=?, merged_into=COALESCE(?, merged_into), "
                    "updated_at=? WHERE account_id=?",
