@@ -87,7 +87,9 @@ class Ledger(Application[UUID]):
         threads holding the old object are unaffected.
         """
         cached = self._read_cache.get(aggregate_id)
-        if isinstance(cached, kind) and not self.events.get(aggregate_id, gt=cached.version, limit=1):
+        # The recorder's list, not events.get(): that returns a lazy map, which is always truthy.
+        if isinstance(cached, kind) and not self.recorder.select_events(
+                aggregate_id, gt=cached.version, limit=1):
             return cached
         aggregate = self.load(aggregate_id, kind)
         if len(self._read_cache) >= self.READ_CACHE_SIZE:

@@ -7,6 +7,7 @@ from uuid import UUID
 from application.clock import ManualClock
 from application.commands import Actor
 from application.redemptions import RedeemRequest
+from domain.campaign import Campaign
 from domain.eligibility import Order
 from infrastructure.bootstrap import Container
 from projections.redemption_log import LogFilter
@@ -88,3 +89,18 @@ def test_auditor_reruns_a_decision_against_the_versions_it_was_pinned_to(
         audit = container.decisions.redecide("acme", UUID(result.body["id"]))
         assert audit["agrees"], audit
         assert (audit["recomputed"]["discount"], audit["recomputed"]["reasons"]) == expected
+
+
+def test_read_serves_an_unchanged_aggregate_from_cache_and_rebuilds_a_changed_one(
+    container: Container, admin: Actor
+) -> None:
+    live_campaign(container, admin)
+    campaign_id = Campaign.id_for("acme", "spring")
+
+    first = container.ledger.read(campaign_id, Campaign)
+    assert container.ledger.read(campaign_id, Campaign) is first  # one query, no rebuild
+
+    container.campaigns.change_status(admin, "spring", "disable", "fraud suspected")
+    changed = container.ledger.read(campaign_id, Campaign)
+    assert changed is not first and changed.status == "disabled"
+    assert first.status == "active"  # readers holding the old object never see it change
