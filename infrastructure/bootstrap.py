@@ -12,14 +12,17 @@ from application.campaigns import CampaignService
 from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
 from application.ledger import Ledger
+from application.partner_codes import PartnerCodeService
 from application.points import PointsService
 from application.points_history import PointsHistory
+from application.pools import PoolService
 from application.redemptions import RedemptionService
 from application.vouchers import VoucherService
 from infrastructure.database import LibraryDatabase
 from infrastructure.settings import Settings
 from infrastructure.store import eventsourcing_env
 from projections.hub import ProjectionHub
+from projections.pool_stock import PoolStockReader
 from projections.queries import QueryService
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,9 @@ class Container:
     decisions: DecisionAudit
     projections: ProjectionHub
     queries: QueryService
+    pools: PoolService
+    partner_codes: PartnerCodeService
+    pool_stock: PoolStockReader
 
     def start_projections(self) -> None:
         self.projections.start()
@@ -65,6 +71,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
+    pool_stock = PoolStockReader(hub, db, settings.read_wait_seconds)
     return Container(
         settings=settings,
         clock=clock,
@@ -81,4 +88,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         decisions=DecisionAudit(ledger),
         projections=hub,
         queries=QueryService(hub, db, clock, settings.read_wait_seconds),
+        pools=PoolService(executor, ledger, pool_stock, rng or random.SystemRandom()),
+        partner_codes=PartnerCodeService(executor, ledger, pool_stock),
+        pool_stock=pool_stock,
     )

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Largest request body accepted; larger ones get 413 before anything is parsed.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # File uploads (partner code lists): 64 MiB holds ~3,000,000 20-character codes.
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # How long a query with min_position waits for its projection to catch up.
     read_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     # Projection runners poll this often when no in-process save woke them.

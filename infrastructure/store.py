@@ -45,5 +45,8 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+        # The library's recorder, minus pipeline mode for multi-megabyte transactions
+        # (partner code imports), where psycopg's pipeline deadlocks.
+        "APPLICATION_RECORDER_TOPIC": "infrastructure.postgres_recorder:LargeSafePostgresRecorder",
         # Never POSTGRES_ENABLE_DB_FUNCTIONS: it drops tracking rows (see EVENTSOURCING-NOTES).
     }

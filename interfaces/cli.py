@@ -11,6 +11,7 @@ from domain.api_key import ROLES
 from domain.errors import DomainError
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
+from interfaces.pool_cli import add_pool_commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="replay every points account and compare with the ledger and wallet read models")
     verify.add_argument("--merchant", help="only this merchant's accounts")
     verify.set_defaults(func=_verify)
+    add_pool_commands(commands)
     return parser
 
 

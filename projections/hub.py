@@ -13,13 +13,14 @@ from projections.audit import AuditReport, audit_projection
 from projections.base import Projection
 from projections.campaign_stats import CampaignStats
 from projections.points_ledger import PointsLedger
+from projections.pool_stock import PoolStock
 from projections.redemption_log import RedemptionLog
 from projections.runner import ProjectionRunner, TrackingMoved
 from projections.wallet import Wallet
 
 log = logging.getLogger(__name__)
 
-PROJECTIONS: tuple[type[Projection], ...] = (Wallet, CampaignStats, RedemptionLog, PointsLedger)
+PROJECTIONS: tuple[type[Projection], ...] = (Wallet, CampaignStats, RedemptionLog, PointsLedger, PoolStock)
 
 
 class ProjectionHub:

@@ -1,4 +1,8 @@
-"""Customer wallet (W1): the vouchers each customer holds, their state and validity."""
+"""Customer wallet (W1, V7): the vouchers each customer holds, their state and validity.
+
+Partner codes bought from a pool sit beside our own vouchers, with the partner's code
+(what the store scans), our internal code and the status (sold, then redeemed).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from domain.campaign import Campaign
 from domain.clock import iso
+from domain.pool import CodeStatus, PartnerCode
 from domain.voucher import Voucher
 from infrastructure.database import Tx
 from projections.base import Handler, Projection
@@ -27,9 +32,16 @@ class Wallet(Projection):
             "name TEXT NOT NULL, status TEXT NOT NULL, starts_at TEXT, ends_at TEXT, "
             "PRIMARY KEY (merchant_id, campaign_id)"
         ),
+        "wallet_partner_codes": (
+            "merchant_id TEXT NOT NULL, code_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
+            "partner_code TEXT NOT NULL, internal_code TEXT NOT NULL, campaign_id TEXT NOT NULL, "
+            "status TEXT NOT NULL, sold_at TEXT NOT NULL, PRIMARY KEY (merchant_id, code_id)"
+        ),
     }
     indexes = ("CREATE INDEX IF NOT EXISTS wallet_vouchers_customer "
-               "ON wallet_vouchers (merchant_id, customer_id, assigned_at)",)
+               "ON wallet_vouchers (merchant_id, customer_id, assigned_at)",
+               "CREATE INDEX IF NOT EXISTS wallet_partner_codes_customer "
+               "ON wallet_partner_codes (merchant_id, customer_id, sold_at)")
 
     def handlers(self) -> dict[type, Handler]:
         handlers: dict[type, Handler] = {
@@ -39,6 +51,8 @@ class Wallet(Projection):
             Voucher.Assigned: self._assigned,
             Voucher.Redeemed: lambda e, tx, _: self._count(tx, e, +1),
             Voucher.RedemptionReversed: lambda e, tx, _: self._count(tx, e, -1),
+            PartnerCode.Sold: self._partner_sold,
+            PartnerCode.Redeemed: self._partner_redeemed,
         }
         for event_class in STATUS_EVENTS:
             handlers[event_class] = self._status
@@ -76,6 +90,18 @@ class Wallet(Projection):
                     e.redemption_limit, iso(e.timestamp)))
 
     @staticmethod
+    def _partner_sold(e: PartnerCode.Sold, tx: Tx, _: int) -> None:
+        if e.customer_id is not None:
+            tx.execute("INSERT INTO wallet_partner_codes VALUES (?,?,?,?,?,?,'sold',?)",
+                       (e.merchant_id, str(e.originator_id), e.customer_id, e.code, e.internal_code,
+                        str(e.campaign_id), iso(e.timestamp)))
+
+    @staticmethod
+    def _partner_redeemed(e: PartnerCode.Redeemed, tx: Tx, _: int) -> None:
+        tx.execute("UPDATE wallet_partner_codes SET status = 'redeemed' WHERE code_id = ?",
+                   (str(e.originator_id),))
+
+    @staticmethod
     def _count(tx: Tx, e: Any, delta: int) -> None:
         tx.execute("UPDATE wallet_vouchers SET redemption_count = redemption_count + ? "
                    "WHERE voucher_id=?", (delta, str(e.originator_id)))
@@ -88,22 +114,48 @@ def wallet(tx: Tx, merchant_id: str, customer_id: str, now: datetime) -> list[di
         "WHERE v.merchant_id=? AND v.customer_id=? ORDER BY v.assigned_at, v.code",
         (merchant_id, customer_id),
     )
-    return [_voucher(row, iso(now) or "") for row in rows]
+    partner_rows = tx.query(
+        "SELECT p.*, c.key, c.name, c.status AS campaign_status, c.starts_at, c.ends_at "
+        "FROM wallet_partner_codes p JOIN wallet_campaigns c "
+        "ON c.merchant_id = p.merchant_id AND c.campaign_id = p.campaign_id "
+        "WHERE p.merchant_id=? AND p.customer_id=?", (merchant_id, customer_id))
+    now_text = iso(now) or ""
+    items = [_voucher(row, now_text) for row in rows]
+    items += [_partner_code(row, now_text) for row in partner_rows]
+    return sorted(items, key=lambda v: (v["assigned_at"], v["code"]))
+
+
+def _validity(row: dict[str, Any], campaign_status: str, used_up: bool, now: str) -> dict[str, Any]:
+    expired = campaign_status == "ended" or (row["ends_at"] is not None and now >= row["ends_at"])
+    started = row["starts_at"] is None or now >= row["starts_at"]
+    return {"valid_from": row["starts_at"], "valid_until": row["ends_at"], "expired": expired,
+            "usable_now": not used_up and campaign_status == "active" and started and not expired}
+
+
+def _partner_code(row: dict[str, Any], now: str) -> dict[str, Any]:
+    redeemed = row["status"] == CodeStatus.REDEEMED
+    return {
+        "voucher_id": row["code_id"], "code": row["partner_code"], "state": row["status"],
+        "source": "partner", "status": row["status"], "partner_code": row["partner_code"],
+        "internal_code": row["internal_code"],
+        "redemption_count": int(redeemed), "redemption_limit": 1,
+        "campaign": {"id": row["campaign_id"], "key": row["key"], "name": row["name"],
+                     "status": row["campaign_status"]},
+        **_validity(row, row["campaign_status"], redeemed, now),
+        "assigned_at": row["sold_at"],
+    }
 
 
 def _voucher(row: dict[str, Any], now: str) -> dict[str, Any]:
     limit, count = row["redemption_limit"], int(row["redemption_count"])
     exhausted = limit is not None and count >= int(limit)
-    expired = row["status"] == "ended" or (row["ends_at"] is not None and now >= row["ends_at"])
-    started = row["starts_at"] is None or now >= row["starts_at"]
     return {
         "voucher_id": row["voucher_id"], "code": row["code"],
         "state": "redeemed" if exhausted else "assigned",
+        "source": "platform", "status": "redeemed" if exhausted else "open",
         "redemption_count": count, "redemption_limit": limit,
         "campaign": {"id": row["campaign_id"], "key": row["key"], "name": row["name"],
                      "status": row["status"]},
-        "valid_from": row["starts_at"], "valid_until": row["ends_at"],
-        "expired": expired,
-        "usable_now": not exhausted and row["status"] == "active" and started and not expired,
+        **_validity(row, row["status"], exhausted, now),
         "assigned_at": row["assigned_at"],
     }

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from infrastructure.bootstrap import Container
 from interfaces.http import problems
-from interfaces.http.routers import audit, campaigns, customers, points, redemptions, vouchers
+from interfaces.http.routers import audit, campaigns, customers, points, pools, redemptions, vouchers
 
 DESCRIPTION = """Event-sourced promotions: campaigns, vouchers, redemptions, wallets.
 
@@ -34,7 +34,7 @@ def create_app(container: Container, *, run_projections: bool = True) -> FastAPI
     app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     problems.install(app)
-    for module in (campaigns, vouchers, redemptions, customers, points, audit):
+    for module in (campaigns, vouchers, redemptions, customers, points, pools, audit):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["system"])
@@ -42,5 +42,7 @@ def create_app(container: Container, *, run_projections: bool = True) -> FastAPI
         """The process is up."""
         return {"status": "ok"}
 
-    app.add_middleware(problems.BodyLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(problems.BodyLimit, max_bytes=container.settings.max_body_bytes,
+                       uploads={suffix: container.settings.max_upload_bytes
+                                for suffix in pools.UPLOAD_SUFFIXES})
     return app

@@ -92,23 +92,29 @@ def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse bodies over `max_bytes` (declared or streamed) with 413."""
+    """ASGI middleware: refuse bodies over `max_bytes` (declared or streamed) with 413.
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    `uploads` maps path suffixes (file upload routes) to their own, larger limit.
+    """
+
+    def __init__(self, app: Any, max_bytes: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = next((size for suffix, size in self.uploads.items()
+                      if scope["path"].endswith(suffix)), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and not declared.isdigit():
             await problem(400, "invalid_content_length", "Content-Length is not a number")(
                 scope, receive, send)
             return
-        if declared is not None and int(declared) > self.max_bytes:
-            await problem(413, "payload_too_large", f"bodies are limited to {self.max_bytes} bytes")(
+        if declared is not None and int(declared) > limit:
+            await problem(413, "payload_too_large", f"bodies are limited to {limit} bytes")(
                 scope, receive, send)
             return
         received = 0
@@ -117,9 +123,9 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 # FastAPI passes HTTPException raised while reading a body through unchanged.
-                raise StarletteHTTPException(413, f"bodies are limited to {self.max_bytes} bytes")
+                raise StarletteHTTPException(413, f"bodies are limited to {limit} bytes")
             return message
 
         await self.app(scope, limited_receive, send)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class WalletCampaign(BaseModel):
@@ -16,8 +16,12 @@ class WalletCampaign(BaseModel):
 
 class WalletVoucher(BaseModel):
     voucher_id: str
-    code: str
+    code: str = Field(description="what the customer presents; for a partner code, the partner's own")
     state: str
+    source: str = Field("platform", description="platform (our codes) or partner (from a code pool)")
+    status: str = Field("open", description="platform codes: open/redeemed; partner codes: sold/redeemed")
+    partner_code: str | None = None
+    internal_code: str | None = Field(None, description="our reference for a partner code (P3)")
     redemption_count: int
     redemption_limit: int | None
     campaign: WalletCampaign

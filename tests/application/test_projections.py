@@ -3,6 +3,7 @@ restarts resume, and read-your-writes waits for exactly the position it needs. B
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections import Counter
@@ -70,6 +71,10 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
     step(c.points.merge(actor, bob, alice, ctx))
 
     single = live_campaign(c, actor, f"{tag}-single", stock=12)
+    # a partner code pool (issue 3) with an imported file
+    step(c.pools.create_pool(actor, single, {"min_length": 8, "max_length": 8}, 2))
+    step(c.pools.import_codes(actor, single, io.BytesIO(b"PC000001\nPC000002\nbad\n"), "a.csv",
+                              skip_invalid=True))
     codes = step(c.vouchers.issue_codes(actor, single, count=6)).body["codes"]
     for i, code in enumerate(codes[:4]):
         step(c.vouchers.assign_voucher(actor, code, f"{tag}-cust-{i}"))

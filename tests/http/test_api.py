@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -175,7 +176,8 @@ MERGER = {"operations", "support"}
 
 RID = str(uuid.uuid4())
 FILL = {"key": "spring", "code": "SPRING-1", "customer_id": "cust-1", "redemption_id": RID,
-        "aggregate_id": RID, "name": "wallet", "program": "main"}
+        "aggregate_id": RID, "name": "wallet", "program": "main", "internal_code": "NOSUCHCODE",
+        "kind": "png"}
 REDEEM = redeem_body("SPRING-1", "cust-1")
 # (method, route path, roles admitted besides admin, a valid body)
 ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
@@ -226,7 +228,20 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/v1/audit/customers/{customer_id}/points/history", AUDITOR, None),
     ("GET", "/v1/audit/customers/{customer_id}/points/balance", AUDITOR, None),
     ("POST", "/v1/audit/points/verify", AUDITOR, None),
+    ("POST", "/v1/campaigns/{key}/pool", OPS, {"low_stock_threshold": 10}),
+    ("GET", "/v1/campaigns/{key}/pool", READER, None),
+    ("POST", "/v1/campaigns/{key}/pool/imports", OPS, None),
+    ("POST", "/v1/campaigns/{key}/pool/sales", CHECKOUT, {"order_id": "o-1"}),
+    ("GET", "/v1/campaigns/{key}/pool/codes.csv", {"operations", "auditor"}, None),
+    ("POST", "/v1/campaigns/{key}/pool/returns", OPS, {"all_unsold": True, "reason": "over"}),
+    ("POST", "/v1/campaigns/{key}/pool/redemptions", OPS, {"codes": ["A"]}),
+    ("POST", "/v1/campaigns/{key}/pool/redemptions/file", OPS, None),
+    ("GET", "/v1/partner-codes/{internal_code}", VOUCHER_READER, None),
+    ("GET", "/v1/partner-codes/{internal_code}/qr.{kind}", VOUCHER_READER, None),
 ]
+# Routes answering with a file instead of JSON, and its media type.
+FILE_RESPONSES = {("GET", "/v1/campaigns/{key}/pool/codes.csv"): "text/csv",
+                  ("GET", "/v1/partner-codes/{internal_code}/qr.{kind}"): "image/png"}
 PUBLIC = {("GET", "/healthz")}
 
 
@@ -701,6 +716,9 @@ def test_openapi_documents_every_route_with_a_summary_and_response_schemas(
             assert operation.get("description") == inspect.cleandoc(route.endpoint.__doc__ or ""), where
             assert operation["description"], f"{where} has no docstring"
             success = str(route.status_code or 200)
+            if (method, route.path) in FILE_RESPONSES:
+                assert FILE_RESPONSES[method, route.path] in operation["responses"][success]["content"]
+                continue
             schema = operation["responses"][success]["content"]["application/json"]["schema"]
             assert schema, where
             if (method, route.path) not in PUBLIC:
@@ -765,6 +783,10 @@ def test_the_auditor_reads_raw_streams_and_audits_projections(
     points_actor = Actor(merchant_id="acme", role="admin", ref="test")
     container.points.define_program(points_actor, "main", "Main", None)
     container.points.credit(points_actor, "cust-1", "main", "regular", "allocation", 10, EntryContext())
+    # and a partner code pool with one code sold (issue 3)
+    container.pools.create_pool(points_actor, "spring", {"min_length": 4, "max_length": 20})
+    container.pools.import_codes(points_actor, "spring", io.BytesIO(b"PARTNER0001\n"), "p.csv")
+    container.pools.sell(points_actor, "spring", "order-p", customer_id="cust-1")
 
     # projections: status, then a replay-vs-live audit of each (once they have caught up)
     ok(client.get("/v1/redemptions", headers=auditor, params={"min_position": head(container)}))
