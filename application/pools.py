@@ -187,7 +187,7 @@ class PoolService:
                 return Outcome(200, sale_view(existing), ())
             pool = self._selling_pool(merchant, campaign_key, at)
             picks = self._pick(pool, quantity)
-            internal = self._internal_codes(merchant, quantity)
+            internal = self._internal_codes(quantity)
             claims = [PartnerCode.sell(pool, code, seq, sale_id, order_id, line, customer_id,
                                        internal_code, at)
                       for (code, seq), internal_code in zip(picks, internal, strict=True)]
@@ -196,18 +196,37 @@ class PoolService:
             alert = self._low_stock_alert(pool, quantity, at)
             return Outcome(201, sale_view(sale), (*claims, *internals, sale, alert))
 
-        return self.executor.run(
-            actor=actor, operation="sell_pool_codes",
-            payload={"campaign": campaign_key, "order_id": order_id, "line_id": line,
-                     "quantity": quantity, "customer_id": customer_id},
-            decide=decide, idempotency_key=idempotency_key, lock_key=sale_id)
+        try:
+            return self.executor.run(
+                actor=actor, operation="sell_pool_codes",
+                payload={"campaign": campaign_key, "order_id": order_id, "line_id": line,
+                         "quantity": quantity, "customer_id": customer_id},
+                decide=decide, idempotency_key=idempotency_key, lock_key=sale_id)
+        except SoldOut:
+            self._alert_when_dry(actor, campaign_key)
+            raise
+
+    def _alert_when_dry(self, actor: Actor, campaign_key: str) -> None:
+        """A pool that ran dry before any sale saw it cross the threshold (the stock read model
+        lagged behind a burst of sales) raises its LowStock alert now, still only once."""
+        pool = load_pool(self.ledger, actor.merchant_id, campaign_key)
+        if not pool.needs_low_stock_alert(0):
+            return
+
+        def decide(at: datetime) -> Outcome:
+            fresh = load_pool(self.ledger, actor.merchant_id, campaign_key)
+            fresh.record_low_stock(0, at)
+            return Outcome(200, {}, (fresh,))
+
+        self.executor.run(actor=actor, operation="pool_low_stock", payload={"campaign": campaign_key},
+                          decide=decide, lock_key=pool.id)
 
     def _selling_pool(self, merchant_id: str, campaign_key: str, at: datetime) -> CodePool:
         pool_id = CodePool.id_for(merchant_id, campaign_key)
-        pool = self.ledger.find(pool_id, CodePool)  # a short stream: a few small events
+        pool = self.ledger.read_if_any(pool_id, CodePool)  # cached: read only, never changed here
         if pool is None:
             raise NotFound(f"campaign {campaign_key!r} has no code pool", code="pool_not_found")
-        campaign = self.ledger.find(pool.campaign_id, Campaign)
+        campaign = self.ledger.read_if_any(pool.campaign_id, Campaign)
         if campaign is None:
             raise NotFound("the pool's campaign is gone", code="campaign_not_found")
         if campaign.status != Status.ACTIVE:
@@ -219,11 +238,10 @@ class PoolService:
 
     def _pick(self, pool: CodePool, quantity: int) -> list[tuple[str, int]]:
         """`quantity` codes nobody has claimed, chosen at random; SoldOut when too few remain."""
-        head = self.stock.head()
         found = self._unclaimed(pool, quantity)
         if len(found) < quantity:
             # The read model may not show a refill yet: make sure before saying "sold out".
-            if not self.stock.caught_up(head):
+            if not self.stock.caught_up(self.stock.head()):
                 raise StockLagging("the stock read model is catching up; retry shortly",
                                    retryable=True)
             found = self._unclaimed(pool, quantity)
@@ -236,7 +254,7 @@ class PoolService:
         """Candidates from a random point of the read model, re-checked against the event store."""
         total = max(pool.total_codes, 1)
         start = self.rng.randrange(total)
-        want, page = 2 * quantity, max(16, 4 * quantity)
+        want, page = 2 * quantity, max(8, 4 * quantity)
         found: list[tuple[str, int]] = []
         pages = 0
         for after, below in ((start - 1, None), (-1, start)):
@@ -252,16 +270,11 @@ class PoolService:
                 after = rows[-1][1]
         return found
 
-    def _internal_codes(self, merchant_id: str, count: int) -> list[str]:
-        """Fresh codes in our format that no voucher or internal code of the merchant has."""
-        codes = INTERNAL_SPEC.generate_many(self.rng, count, set())
-        while True:
-            by_id = {InternalCode.id_for(merchant_id, c): c for c in codes}
-            clashes = {by_id[i] for i in self.ledger.existing(list(by_id))}
-            if not clashes:
-                return codes
-            keep = [c for c in codes if c not in clashes]
-            codes = keep + INTERNAL_SPEC.generate_many(self.rng, len(clashes), clashes | set(codes))
+    def _internal_codes(self, count: int) -> list[str]:
+        """Fresh random codes in our format (60 bits). Not looked up first: one that some
+        voucher or internal code of the merchant has already makes the save conflict, and
+        the sale is decided again with new ones."""
+        return INTERNAL_SPEC.generate_many(self.rng, count, set())
 
     def _low_stock_alert(self, pool: CodePool, quantity: int, at: datetime) -> CodePool | None:
         """The pool with a LowStock event if this sale takes stock below the threshold first.
@@ -269,6 +282,8 @@ class PoolService:
         Only sales that see the crossing touch the pool, so it is not a hot stream; if
         several do at once, the pool's version lets one of them record it.
         """
+        if pool.low_stock or not pool.low_stock_threshold:
+            return None
         remaining = self.stock.remaining(pool.id) - quantity
         if not pool.needs_low_stock_alert(remaining):
             return None
