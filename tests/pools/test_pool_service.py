@@ -188,3 +188,20 @@ def _rows(container: Container, name: str) -> dict[str, list[tuple]]:
     with container.db.transaction() as tx:
         return {t: sorted((tuple(sorted(r.items())) for r in tx.query(f"SELECT * FROM {t}")), key=repr)
                 for t in projection.tables}
+
+
+def test_a_pool_that_runs_dry_before_the_counter_showed_it_still_alerts_once(
+    container: Container, admin: Actor
+) -> None:
+    pool_campaign(container, admin, threshold=1)
+    upload(container, admin, [code(i) for i in range(3)])
+    container.projections.catch_up()
+    for i in range(3):  # the stock counter is not moved meanwhile: it still says 3
+        container.pools.sell(admin, "oishi", f"o-{i}")
+
+    for i in range(2):
+        with pytest.raises(SoldOut):
+            container.pools.sell(admin, "oishi", f"late-{i}")
+
+    events = [type(e).__name__ for e in container.ledger.events.get(CodePool.id_for("acme", "oishi"))]
+    assert events.count("LowStock") == 1
