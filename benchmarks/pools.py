@@ -45,7 +45,7 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 def write_codes(path: Path, count: int, seed: int) -> None:
     """`count` distinct random 20-character codes, one per line (like a partner's file)."""
-    rng, seen = random.Random(seed), set()
+    rng, seen = random.Random(seed), set[str]()
     with path.open("w") as out:
         while len(seen) < count:
             code = "".join(rng.choices(ALPHABET, k=20))
@@ -106,7 +106,8 @@ def sell_figures(url: str, path: Path, count: int, workers: int) -> dict[str, An
             container.pools.import_codes(ACTOR, "sell", stream, path.name)
         container.start_projections()
         container.pool_stock.caught_up(container.ledger.head(), 120)
-        sold, counter, lock = [], iter(range(10**9)), threading.Lock()
+        sold: list[str] = []
+        counter, lock = iter(range(10**9)), threading.Lock()
 
         def worker() -> None:
             while True:
@@ -133,9 +134,10 @@ def sell_figures(url: str, path: Path, count: int, workers: int) -> dict[str, An
         uploaded = path.read_text().split()
         low_stock = sum(1 for e in container.ledger.events.get(pool_id)
                         if type(e).__name__ == "LowStock")
-        return {"sales_per_s": len(sold) / elapsed, "sold": len(sold),
+        stats: dict[str, float] = {"sales_per_s": len(sold) / elapsed, "sold": len(sold),
                 "duplicates": sum(n - 1 for n in Counter(sold).values()),
                 "lost": len(set(uploaded) - set(sold) - set(unsold)), "low_stock_events": low_stock}
+        return stats
     finally:
         container.close()
 

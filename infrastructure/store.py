@@ -43,7 +43,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
+        # No ping per checkout (one more round trip each): the library retries reads and
+        # inserts on connection errors, and the pool drops broken connections.
+        "POSTGRES_PRE_PING": "n",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         # The library's recorder, minus pipeline mode for multi-megabyte transactions
         # (partner code imports), where psycopg's pipeline deadlocks.

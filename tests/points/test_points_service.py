@@ -17,7 +17,6 @@ from domain.eligibility import Order
 from domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from domain.points import PointsAccount, entry_amounts
 from domain.redemption import Redemption
-from domain.voucher import Voucher
 from infrastructure.bootstrap import Container
 from tests.conftest import live_campaign
 from tests.points.helpers import (
