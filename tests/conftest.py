@@ -6,17 +6,25 @@ import os
 import random
 import shutil
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from starlette.exceptions import StarletteDeprecationWarning
 
 from application.clock import ManualClock
 from application.commands import Actor
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
+from interfaces.http.app import create_app
+from tests.http.helpers import KeyMaker, make_keys
 from tests.support.pgcluster import PostgresCluster, find_pg_bin
+
+with warnings.catch_warnings():  # starlette deprecates the httpx-based TestClient; it still works
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -84,6 +92,19 @@ def make_container(database_url: str, clock: ManualClock) -> Iterator[Callable[.
 @pytest.fixture
 def container(make_container: Callable[..., Container]) -> Container:
     return make_container()
+
+
+@pytest.fixture
+def keys(container: Container) -> KeyMaker:
+    """Headers with a key for a role (and merchant, default "acme") on the test's store."""
+    return make_keys(container)
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    """The app over `container`; entering the client runs the lifespan (projection runners)."""
+    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
+        yield test_client
 
 
 @pytest.fixture
