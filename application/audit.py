@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -76,11 +76,15 @@ class DecisionAudit:
             campaign = self.ledger.find_at(facts["campaign_id"], facts["campaign_version"])
             voucher = self.ledger.find_at(facts["voucher_id"], facts["voucher_version"])
             order = facts["order"]
+            context = facts.get("context") or {}
             attempt = Attempt(
                 customer_id=facts["customer_id"], at=redemption.created_on,
                 store_id=facts["store_id"], channel=facts["channel"],
                 order=Order(amount=order["amount"], currency=order["currency"], id=order["id"],
                             lines=tuple(OrderLine(**line) for line in order["lines"])),
+                local=datetime.fromisoformat(context["local"]) if "local" in context else None,
+                holidays=frozenset(date.fromisoformat(d) for d in context.get("holidays", [])),
+                segments=frozenset(context.get("segments", [])),
             )
             decision = decide(campaign, voucher, facts["customer_uses"], attempt)
             recomputed = {"discount": decision.discount, "reasons": [r.code for r in decision.reasons]}

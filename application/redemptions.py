@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
+from application.merchants import MerchantService
 from application.points import EntryContext, PointsService
+from application.segments import SegmentService
 from application.views import redemption_view
 from domain.campaign import Campaign
 from domain.codes import canonical_code, normalize_code
@@ -45,27 +47,35 @@ class _Loaded:
     voucher: Voucher | None
     campaign: Campaign | None
     usage: CustomerUsage | None
+    attempt: Attempt | None = None
 
 
 class RedemptionService:
     """Validate and redeem share one decision function, so they cannot disagree."""
 
-    def __init__(self, executor: CommandExecutor, ledger: Ledger, points: PointsService) -> None:
+    def __init__(self, executor: CommandExecutor, ledger: Ledger, points: PointsService,
+                 merchants: MerchantService, segments: SegmentService) -> None:
         self.executor = executor
         self.ledger = ledger
         self.points = points
+        self.merchants = merchants
+        self.segments = segments
 
     def validate(self, actor: Actor, request: RedeemRequest) -> dict[str, Any]:
         """Would this redemption be accepted, and for how much? Records nothing."""
         request = replace(request, code=canonical_code(request.code))
         at = self.executor.clock()
         loaded = self._load(actor.merchant_id, request)
-        decision = self._decide(loaded, request, at)
+        decision = self._decide(actor.merchant_id, loaded, request, at)
         body: dict[str, Any] = {
             "valid": decision.accepted,
             "code": request.code,
             "discount": decision.discount,
+            "points": decision.points,
             "currency": request.order.currency,
+            "qualifying_amount": decision.qualifying_amount,
+            "allocations": decision.allocation_dicts(),
+            "costs": asdict(decision.costs),
             "reasons": [{"code": r.code, "message": r.message} for r in decision.reasons],
         }
         if loaded.campaign is not None:
@@ -81,7 +91,7 @@ class RedemptionService:
 
         def decide_(at: datetime) -> Outcome:
             loaded = self._load(merchant, request)
-            decision = self._decide(loaded, request, at)
+            decision = self._decide(merchant, loaded, request, at)
             redemption_id = uuid.uuid4()
             if not decision.accepted:
                 rejection = self._rejection(redemption_id, merchant, request, loaded, decision, at)
@@ -153,14 +163,25 @@ class RedemptionService:
                 CustomerUsage.id_for(merchant_id, campaign.id, request.customer_id), CustomerUsage)
         return _Loaded(voucher, campaign, usage)
 
-    @staticmethod
-    def _decide(loaded: _Loaded, request: RedeemRequest, at: datetime) -> Decision:
+    def _decide(self, merchant_id: str, loaded: _Loaded, request: RedeemRequest, at: datetime
+                ) -> Decision:
         if loaded.voucher is None or loaded.campaign is None:
             return Decision(discount=0, reasons=(UNKNOWN_CODE,))
-        attempt = Attempt(customer_id=request.customer_id, order=request.order, at=at,
-                          store_id=request.store_id, channel=request.channel)
+        loaded.attempt = self._attempt(merchant_id, loaded.campaign, request, at)
         uses = loaded.usage.count if loaded.usage is not None else 0
-        return decide(loaded.campaign, loaded.voucher, uses, attempt)
+        return decide(loaded.campaign, loaded.voucher, uses, loaded.attempt)
+
+    def _attempt(self, merchant_id: str, campaign: Campaign, request: RedeemRequest, at: datetime
+                 ) -> Attempt:
+        """The attempt with what the rules need: local time, holiday, segment membership."""
+        local, holidays = self.merchants.local_context(merchant_id, at)
+        segment = campaign.terms.rules.segment
+        member = bool(segment and request.customer_id
+                      and self.segments.is_member(merchant_id, segment, request.customer_id))
+        return Attempt(customer_id=request.customer_id, order=request.order, at=at,
+                       store_id=request.store_id, channel=request.channel, local=local,
+                       holidays=frozenset({local.date()} & holidays),
+                       segments=frozenset({segment} if member and segment else set()))
 
     @staticmethod
     def _rejection(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,
@@ -176,6 +197,7 @@ class RedemptionService:
             reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
             voucher_version=loaded.voucher.version if loaded.voucher else None,
             customer_uses=loaded.usage.count if loaded.usage else 0,
+            context=_context(loaded.attempt),
         )
 
     def _acceptance(self, redemption_id: UUID, merchant_id: str, request: RedeemRequest,
@@ -184,7 +206,8 @@ class RedemptionService:
         assert voucher is not None and campaign is not None
         voucher_version = voucher.version
         uses = loaded.usage.count if loaded.usage is not None else 0
-        voucher.redeem(redemption_id, request.customer_id, decision.discount, at)
+        voucher.redeem(redemption_id, request.customer_id, decision.discount, at,
+                       order_id=request.order.id)
         usage = None
         limit = campaign.terms.per_customer_limit
         if limit is not None and request.customer_id is not None:
@@ -197,6 +220,8 @@ class RedemptionService:
             store_id=request.store_id, channel=request.channel, currency=request.order.currency,
             discount=decision.discount, usage_counted=usage is not None,
             voucher_version=voucher_version, customer_uses=uses, points_awarded=decision.points,
+            allocations=decision.allocation_dicts(), costs=asdict(decision.costs),
+            context=_context(loaded.attempt),
         )
         account = None
         reward = campaign.terms.reward
@@ -206,6 +231,15 @@ class RedemptionService:
             account = self.points.credit_for(merchant_id, request.customer_id, reward.program,
                                              reward.category, "promo_code", decision.points, at, meta)
         return Outcome(201, redemption_view(redemption), (voucher, usage, redemption, account))
+
+
+def _context(attempt: Attempt | None) -> dict[str, Any] | None:
+    """What the rules saw besides the order, pinned so an auditor can decide again (B4)."""
+    if attempt is None:
+        return None
+    return {"local": (attempt.local or attempt.at).isoformat(),
+            "holidays": sorted(d.isoformat() for d in attempt.holidays),
+            "segments": sorted(attempt.segments)}
 
 
 def _points_meta(code: str, order_id: str | None, channel: str | None, points: int,

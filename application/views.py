@@ -73,6 +73,8 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
         "currency": facts.get("currency", facts["order"].get("currency")),
         "discount": facts.get("discount", 0),
         "points_awarded": facts.get("points_awarded", 0),
+        "allocations": facts.get("allocations") or [],
+        "costs": facts.get("costs") or {"group": 0, "store": 0},
         "reasons": facts.get("reasons", []),
         "created_at": iso(redemption.created_on),
         "reversal": None if reversal is None else {

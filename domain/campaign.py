@@ -16,6 +16,7 @@ from domain.errors import InvalidInput, InvalidTransition
 from domain.ids import derive_id
 from domain.money import check_currency
 from domain.rewards import Reward, reward_from_dict, reward_to_dict
+from domain.rules.model import Rules
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SINGLE_USE, MULTI_USE = "single_use", "multi_use"
@@ -49,6 +50,7 @@ class CampaignTerms:
     ends_at: datetime | None = None
     description: str = ""
     code_spec: CodeSpec = field(default_factory=CodeSpec)
+    rules: Rules = field(default_factory=Rules)
 
     def validate(self) -> CampaignTerms:
         if not self.name.strip() or len(self.name) > 200:
@@ -72,6 +74,7 @@ class CampaignTerms:
             raise InvalidInput("ends_at must be after starts_at", code="invalid_window")
         if self.stock is not None:
             self.code_spec.check_room_for(self.stock)
+        self.rules.validate()
         return replace(self, starts_at=starts, ends_at=ends)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +90,7 @@ class CampaignTerms:
             "ends_at": self.ends_at,
             "description": self.description,
             "code_spec": self.code_spec.to_dict(),
+            "rules": self.rules.to_dict(),
         }
 
     @classmethod
@@ -94,6 +98,7 @@ class CampaignTerms:
         fields = dict(data)
         fields["reward"] = reward_from_dict(dict(fields.get("reward") or {}))
         fields["code_spec"] = CodeSpec.from_dict(dict(fields.get("code_spec") or {}))
+        fields["rules"] = Rules.from_dict(fields.get("rules"))
         try:
             return cls(**fields)
         except TypeError as exc:

@@ -1,22 +1,34 @@
-"""The redemption decision, shared by validate and redeem so they can never disagree (R1, R2).
+"""The redemption decision, shared by validate, redeem and best-offer so they never disagree (R1, R2).
 
-Pure: the campaign, the voucher, the customer's usage count and the attempt go in; the
-discount or every reason it does not apply comes out. Issue #5 grows this into the
-full rules engine.
+Pure: the campaign, the voucher, the customer's usage and the attempt go in; the discount, its
+allocation to the order's lines and its cost split — or every reason it does not apply — come
+out. The rules themselves are judged by `domain.rules.engine`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from domain.campaign import Campaign, Status
 from domain.errors import InvalidInput
 from domain.money import check_amount, check_currency
 from domain.rewards import Points
+from domain.rules.engine import (
+    Allocation,
+    Costs,
+    Line,
+    Reason,
+    Situation,
+    allocate,
+    qualifying_lines,
+    situation_reasons,
+    split_cost,
+)
 from domain.voucher import Voucher
 
+__all__ = ["Attempt", "Decision", "Order", "OrderLine", "Reason", "decide"]
 MAX_LINES = 500
 
 
@@ -65,25 +77,40 @@ class Order:
             )
         return cls(amount=amount, currency=currency, id=order_id, lines=tuple(lines))
 
+    def engine_lines(self, remaining: tuple[int, ...] | None = None) -> tuple[Line, ...]:
+        """The lines the rules judge; an order without lines is one line of unknown product.
+
+        With lines, only itemised goods can qualify (not shipping and the like in the amount).
+        """
+        if not self.lines:
+            amount = remaining[0] if remaining else self.amount
+            return (Line(0, None, None, amount),)
+        return tuple(Line(i, line.sku, line.category, remaining[i] if remaining else line.total)
+                     for i, line in enumerate(self.lines))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"lines": [asdict(line) for line in self.lines]}
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """Who is redeeming what, where and when."""
+    """Who is redeeming what, where and when — and what else is in the same order."""
 
     customer_id: str | None
     order: Order
     at: datetime
     store_id: str | None = None
     channel: str | None = None
+    local: datetime | None = None  # `at` in the merchant's time zone (default: UTC)
+    holidays: frozenset[date] = frozenset()
+    segments: frozenset[str] = frozenset()
+    stack: tuple[str, ...] = ()  # other campaigns' keys applied in the same order
+    remaining: tuple[int, ...] | None = None  # line amounts left after earlier codes of a stack
 
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    message: str
+    def situation(self) -> Situation:
+        return Situation(at=self.at, local=self.local or self.at, store_id=self.store_id,
+                         channel=self.channel, holidays=self.holidays, segments=self.segments,
+                         stack=self.stack)
 
 
 @dataclass(frozen=True)
@@ -91,34 +118,47 @@ class Decision:
     discount: int
     reasons: tuple[Reason, ...] = field(default=())
     points: int = 0  # points credited (a points reward, W2)
+    allocations: tuple[Allocation, ...] = ()
+    costs: Costs = field(default_factory=Costs)
+    qualifying_amount: int = 0
 
     @property
     def accepted(self) -> bool:
         return not self.reasons
 
+    def allocation_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(a) for a in self.allocations]
+
 
 def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: Attempt) -> Decision:
     """The discount `voucher` gives `attempt`, or every reason it gives none."""
+    terms, rules = campaign.terms, campaign.terms.rules
     reasons = [
         *_campaign_reasons(campaign, attempt.at),
-        *_voucher_reasons(voucher, attempt.customer_id),
+        *_voucher_reasons(voucher, attempt, rules.per_customer_per_code, rules.per_order_per_code),
         *_customer_reasons(campaign, attempt.customer_id, customer_uses),
+        *situation_reasons(rules, attempt.situation(), campaign.key),
     ]
-    terms = campaign.terms
-    discount = 0
     if attempt.order.currency != terms.currency:
-        reasons.append(Reason("currency_mismatch", f"the campaign is in {terms.currency}"))
-    elif attempt.order.amount < terms.reward.min_spend:
-        reasons.append(Reason("min_spend_not_met", f"minimum spend is {terms.reward.min_spend}"))
-    elif isinstance(terms.reward, Points):
+        return Decision(0, (*reasons, Reason("currency_mismatch", f"the campaign is in {terms.currency}")))
+    evaluation = qualifying_lines(rules, attempt.order.engine_lines(attempt.remaining))
+    reasons += evaluation.reasons
+    reward = terms.reward
+    if evaluation.lines and evaluation.qualifying_amount < reward.min_spend:
+        reasons.append(Reason("min_spend_not_met",
+                              f"qualifying lines must total {reward.min_spend}"))
+    if isinstance(reward, Points):
         if attempt.customer_id is None and all(r.code != "customer_required" for r in reasons):
             reasons.append(Reason("customer_required", "points go to a customer's account"))
-    else:
-        discount = terms.reward.discount_for(attempt.order.amount)
-        if discount == 0:
-            reasons.append(Reason("nothing_to_discount", "the order leaves nothing to discount"))
-    points = terms.reward.points if isinstance(terms.reward, Points) and not reasons else 0
-    return Decision(discount=0 if reasons else discount, reasons=tuple(reasons), points=points)
+        points = 0 if reasons else reward.points
+        return Decision(0, tuple(reasons), points=points, qualifying_amount=evaluation.qualifying_amount)
+    discount = min(reward.discount_for(evaluation.qualifying_amount), evaluation.qualifying_amount)
+    if evaluation.lines and discount == 0 and not reasons:
+        reasons.append(Reason("nothing_to_discount", "the order leaves nothing to discount"))
+    if reasons:
+        return Decision(0, tuple(reasons), qualifying_amount=evaluation.qualifying_amount)
+    return Decision(discount, (), allocations=allocate(discount, evaluation.lines),
+                    costs=split_cost(discount, rules), qualifying_amount=evaluation.qualifying_amount)
 
 
 def _campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:
@@ -136,15 +176,27 @@ def _campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:
     return []
 
 
-def _voucher_reasons(voucher: Voucher, customer_id: str | None) -> list[Reason]:
+def _voucher_reasons(voucher: Voucher, attempt: Attempt, per_customer: int | None,
+                     per_order: int | None) -> list[Reason]:
     reasons = []
     if voucher.exhausted:
         if voucher.redemption_limit == 1:
             reasons.append(Reason("voucher_already_redeemed", "the voucher was already redeemed"))
         else:
             reasons.append(Reason("redemption_limit_reached", "the code's redemption limit is reached"))
-    if voucher.holder is not None and voucher.holder != customer_id:
+    if voucher.holder is not None and voucher.holder != attempt.customer_id:
         reasons.append(Reason("voucher_not_owned", "the voucher is assigned to another customer"))
+    if voucher.valid_from is not None and attempt.at < voucher.valid_from:
+        reasons.append(Reason("voucher_not_yet_valid", "the voucher is not valid yet"))
+    if voucher.valid_until is not None and attempt.at >= voucher.valid_until:
+        reasons.append(Reason("voucher_expired", "the voucher's validity has passed"))
+    if per_customer is not None and attempt.customer_id is not None \
+            and voucher.uses_by(customer=attempt.customer_id) >= per_customer:
+        reasons.append(Reason("code_customer_limit_reached",
+                              f"a customer may use this code {per_customer} time(s)"))
+    if per_order is not None and attempt.order.id is not None \
+            and voucher.uses_by(order=attempt.order.id) >= per_order:
+        reasons.append(Reason("code_order_limit_reached", f"an order may use this code {per_order} time(s)"))
     return reasons
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,10 +33,28 @@ class Merchant(Aggregate):
             merchant.name = self.name
             merchant.timezone = self.timezone
 
+    class HolidaysDeclared(Aggregate.Event):
+        """The merchant's holiday calendar (replaces the previous one): days that are not workdays."""
+
+        dates: list[str]  # ISO dates
+
+        def apply(self, merchant: Merchant) -> None:
+            merchant.holidays = sorted(self.dates)
+
     def __init__(self) -> None:
         self.merchant_id = ""
         self.name = ""
         self.timezone = "UTC"
+        self.holidays: list[str] = []
+
+    def declare_holidays(self, dates: list[date], at: datetime) -> None:
+        if len(dates) > 3660:
+            raise InvalidInput("at most 3660 holidays", code="too_many_holidays")
+        self.trigger_event(self.HolidaysDeclared, dates=sorted({d.isoformat() for d in dates}),
+                           timestamp=at)
+
+    def holiday_dates(self) -> frozenset[date]:
+        return frozenset(date.fromisoformat(d) for d in self.holidays)
 
     @staticmethod
     def id_for(merchant_id: str) -> UUID:

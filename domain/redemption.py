@@ -36,6 +36,9 @@ class Redemption(Aggregate):
         voucher_version: int  # the voucher's version the decision saw
         customer_uses: int  # the customer's redemptions in the campaign the decision saw
         points_awarded: int  # W2: points credited with this redemption
+        allocations: list[dict[str, Any]] | None = None  # the discount per order line (C7)
+        costs: dict[str, int] | None = None  # who pays it (C9): {"group": .., "store": ..}
+        context: dict[str, Any] | None = None  # local time, holiday, segments the rules saw
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED
@@ -54,6 +57,7 @@ class Redemption(Aggregate):
         reasons: list[dict[str, str]]
         voucher_version: int | None
         customer_uses: int
+        context: dict[str, Any] | None = None
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REJECTED

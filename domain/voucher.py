@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -29,6 +30,8 @@ class Voucher(Aggregate):
         redemption_limit: int | None
         holder: str | None
         source: str  # "generated" or "explicit"
+        valid_from: datetime | None = None  # a validity of its own (from claim), else the campaign's
+        valid_until: datetime | None = None
 
         def apply(self, voucher: Voucher) -> None:
             voucher.merchant_id = self.merchant_id
@@ -36,24 +39,32 @@ class Voucher(Aggregate):
             voucher.code = self.code
             voucher.redemption_limit = self.redemption_limit
             voucher.holder = self.holder
+            voucher.valid_from, voucher.valid_until = self.valid_from, self.valid_until
 
     class Assigned(Aggregate.Event):
         customer_id: str
         campaign_id: UUID
         code: str
         redemption_limit: int | None
+        valid_from: datetime | None = None
+        valid_until: datetime | None = None
 
         def apply(self, voucher: Voucher) -> None:
             voucher.holder = self.customer_id
+            if self.valid_from is not None or self.valid_until is not None:
+                voucher.valid_from, voucher.valid_until = self.valid_from, self.valid_until
 
     class Redeemed(Aggregate.Event):
         redemption_id: UUID
         customer_id: str | None
         discount: int
         campaign_id: UUID
+        order_id: str | None = None
 
         def apply(self, voucher: Voucher) -> None:
             voucher.redemptions.append(self.redemption_id)
+            voucher.uses.append({"id": self.redemption_id, "customer": self.customer_id,
+                                 "order": self.order_id})
 
     class RedemptionReversed(Aggregate.Event):
         redemption_id: UUID
@@ -62,6 +73,7 @@ class Voucher(Aggregate):
 
         def apply(self, voucher: Voucher) -> None:
             voucher.redemptions.remove(self.redemption_id)
+            voucher.uses = [u for u in voucher.uses if u["id"] != self.redemption_id]
 
     def __init__(self) -> None:
         self.merchant_id = ""
@@ -70,6 +82,9 @@ class Voucher(Aggregate):
         self.redemption_limit: int | None = 1
         self.holder: str | None = None
         self.redemptions: list[UUID] = []  # redemptions in force (not reversed)
+        self.uses: list[dict[str, Any]] = []  # the same, with who and which order (V3)
+        self.valid_from: datetime | None = None
+        self.valid_until: datetime | None = None
 
     @staticmethod
     def id_for(merchant_id: str, code: str) -> UUID:
@@ -86,6 +101,8 @@ class Voucher(Aggregate):
         *,
         holder: str | None = None,
         source: str = "generated",
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
     ) -> Voucher:
         """A new voucher; its ID comes from the code, so a code exists once per merchant."""
         return cls._create(
@@ -97,6 +114,8 @@ class Voucher(Aggregate):
             redemption_limit=redemption_limit,
             holder=holder,
             source=source,
+            valid_from=valid_from,
+            valid_until=valid_until,
             timestamp=at,
         )
 
@@ -114,15 +133,24 @@ class Voucher(Aggregate):
             return VoucherState.REDEEMED
         return VoucherState.ASSIGNED if self.holder else VoucherState.OPEN
 
-    def assign(self, customer_id: str, at: datetime) -> None:
+    def uses_by(self, *, customer: str | None = None, order: str | None = None) -> int:
+        """How many uses in force this customer, or this order, has made of the code (V3)."""
+        if customer is not None:
+            return sum(1 for u in self.uses if u["customer"] == customer)
+        return sum(1 for u in self.uses if order is not None and u["order"] == order)
+
+    def assign(self, customer_id: str, at: datetime, *, valid_from: datetime | None = None,
+               valid_until: datetime | None = None) -> None:
         if self.holder is not None:
             raise InvalidTransition("the voucher is already assigned", code="voucher_already_assigned")
         if self.redemption_count:
             raise InvalidTransition("a used voucher cannot be assigned", code="voucher_already_used")
         self.trigger_event(self.Assigned, customer_id=customer_id, campaign_id=self.campaign_id,
-                           code=self.code, redemption_limit=self.redemption_limit, timestamp=at)
+                           code=self.code, redemption_limit=self.redemption_limit,
+                           valid_from=valid_from, valid_until=valid_until, timestamp=at)
 
-    def redeem(self, redemption_id: UUID, customer_id: str | None, discount: int, at: datetime) -> None:
+    def redeem(self, redemption_id: UUID, customer_id: str | None, discount: int, at: datetime,
+               order_id: str | None = None) -> None:
         """Record one use; the limit and the holder are invariants checked here, whatever decided."""
         if redemption_id in self.redemptions:
             raise InvalidTransition("that redemption is already recorded", code="duplicate_redemption")
@@ -137,6 +165,7 @@ class Voucher(Aggregate):
             customer_id=customer_id,
             discount=discount,
             campaign_id=self.campaign_id,
+            order_id=order_id,
             timestamp=at,
         )
 

@@ -12,11 +12,13 @@ from application.campaigns import CampaignService
 from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
 from application.ledger import Ledger
+from application.merchants import MerchantService
 from application.partner_codes import PartnerCodeService
 from application.points import PointsService
 from application.points_history import PointsHistory
 from application.pools import PoolService
 from application.redemptions import RedemptionService
+from application.segments import SegmentService
 from application.vouchers import VoucherService
 from infrastructure.database import LibraryDatabase
 from infrastructure.settings import Settings
@@ -42,6 +44,8 @@ class Container:
     vouchers: VoucherService
     redemptions: RedemptionService
     points: PointsService
+    merchants: MerchantService
+    segments: SegmentService
     points_history: PointsHistory
     audit: AuditService
     decisions: DecisionAudit
@@ -68,6 +72,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     db = LibraryDatabase(ledger.recorder.datastore, ledger.dialect)  # type: ignore[attr-defined]
     executor = CommandExecutor(ledger, clock)
     points = PointsService(executor, ledger)
+    merchants = MerchantService(executor, ledger)
+    segments = SegmentService(executor, ledger)
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
@@ -81,7 +87,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         access=AccessService(ledger, clock),
         campaigns=CampaignService(executor, ledger),
         vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
-        redemptions=RedemptionService(executor, ledger, points),
+        redemptions=RedemptionService(executor, ledger, points, merchants, segments),
+        merchants=merchants,
+        segments=segments,
         points=points,
         points_history=PointsHistory(ledger),
         audit=AuditService(ledger),

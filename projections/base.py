@@ -15,6 +15,8 @@ class Projection:
     """Subclasses name their tables and map event classes to handlers(event, tx, position)."""
 
     name: ClassVar[str]
+    # Bump when the tables change shape: setup then drops them and replays the log into new ones.
+    version: ClassVar[int] = 1
     tables: ClassVar[dict[str, str]]  # table name -> column definitions
     indexes: ClassVar[tuple[str, ...]] = ()
 
@@ -29,6 +31,10 @@ class Projection:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         for index in self.indexes:
             tx.execute(index)
+
+    def drop_tables(self, tx: Tx) -> None:
+        for table in self.tables:
+            tx.execute(f"DROP TABLE IF EXISTS {table}")
 
     def clear(self, tx: Tx) -> None:
         for table in self.tables:

@@ -19,6 +19,8 @@ from projections.base import Projection
 
 TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS projection_tracking "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
+VERSIONS_DDL = ("CREATE TABLE IF NOT EXISTS projection_versions "
+                "(name TEXT PRIMARY KEY, version BIGINT NOT NULL)")
 
 
 class TrackingMoved(Exception):
@@ -45,11 +47,19 @@ class ProjectionRunner:
         return self.projection.name
 
     def setup(self) -> None:
+        """Create the tables; if they were made by another version of the projection, start over."""
         with self.db.transaction(write=True) as tx:
             tx.execute(TRACKING_DDL)
+            tx.execute(VERSIONS_DDL)
+            row = tx.one("SELECT version FROM projection_versions WHERE name=?", (self.name,))
+            if row is not None and int(row["version"]) != self.projection.version:
+                self.projection.drop_tables(tx)  # the hub replays the log into the new shape
+                tx.execute("UPDATE projection_tracking SET position=0 WHERE name=?", (self.name,))
             self.projection.create_tables(tx)
             tx.execute("INSERT INTO projection_tracking (name, position) VALUES (?, 0) "
                        "ON CONFLICT (name) DO NOTHING", (self.name,))
+            tx.execute("INSERT INTO projection_versions (name, version) VALUES (?, ?) ON CONFLICT (name) "
+                       "DO UPDATE SET version=excluded.version", (self.name, self.projection.version))
         self._position = self.stored_position()
 
     def stored_position(self) -> int:

@@ -186,11 +186,26 @@ class CampaignRef(BaseModel):
     version: int
 
 
+class AllocationOut(BaseModel):
+    line: int
+    sku: str | None
+    amount: int
+
+
+class CostsOut(BaseModel):
+    group: int
+    store: int
+
+
 class ValidationOut(BaseModel):
     valid: bool
     code: str
     discount: int
+    points: int = 0
     currency: str
+    qualifying_amount: int = 0
+    allocations: list[AllocationOut] = []
+    costs: CostsOut | None = None
     reasons: list[ReasonOut]
     campaign: CampaignRef | None = None
 
@@ -215,6 +230,8 @@ class RedemptionOut(Out):
     currency: str
     discount: int
     points_awarded: int = 0
+    allocations: list[AllocationOut] = []
+    costs: CostsOut | None = None
     reasons: list[ReasonOut]
     created_at: str | None
     reversal: ReversalOut | None

@@ -1,0 +1,109 @@
+"""Campaign rules as values: applicability (C7), usage (C8), per-code limits (V3), cost (C9),
+targeting (C11) and validity. Stored inside a campaign's terms; every field has a default, so
+terms written before a rule existed still read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from domain.errors import InvalidInput
+
+CHANNELS = ("any", "online", "offline")
+EXCLUSIVITY = ("combinable", "exclusive", "only_with")
+BEARERS = ("group", "store", "split")
+VALIDITY = ("fixed", "from_claim", "after_claim")
+BASIS_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class ProductScope:
+    """C7: which order lines qualify. No categories and no SKUs = every product."""
+
+    categories: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    exclude_skus: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return not (self.categories or self.skus or self.exclude_categories or self.exclude_skus)
+
+    def qualifies(self, sku: str | None, category: str | None) -> bool:
+        if sku in self.exclude_skus or (category is not None and category in self.exclude_categories):
+            return False
+        if not self.categories and not self.skus:
+            return True
+        return sku in self.skus or (category is not None and category in self.categories)
+
+
+@dataclass(frozen=True)
+class Validity:
+    """When a voucher may be used: the campaign's window, from its claim, or X days after it for N days."""
+
+    mode: str = "fixed"
+    days_after: int = 0
+    duration_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything beyond the reward that decides whether a voucher applies."""
+
+    products: ProductScope = field(default_factory=ProductScope)
+    stores: tuple[str, ...] = ()  # empty: every store
+    channel: str = "any"  # usage channel
+    days_of_week: tuple[int, ...] = ()  # ISO 1 (Monday) .. 7; empty: every day
+    workdays_only: bool = False  # Monday-Friday and not a merchant holiday
+    exclusivity: str = "combinable"
+    combinable_with: tuple[str, ...] = ()  # campaign keys, when exclusivity is only_with
+    segment: str | None = None  # C11: only members of this customer segment
+    per_customer_per_code: int | None = None  # V3
+    per_order_per_code: int | None = None  # V3
+    cost_bearer: str = "group"  # C9: group | store (the redeeming store) | split
+    group_share_bp: int = BASIS_POINTS  # the group's share when split, in basis points
+    validity: Validity = field(default_factory=Validity)
+
+    def validate(self) -> Rules:
+        _choice("channel", self.channel, CHANNELS)
+        _choice("exclusivity", self.exclusivity, EXCLUSIVITY)
+        _choice("cost_bearer", self.cost_bearer, BEARERS)
+        _choice("validity.mode", self.validity.mode, VALIDITY)
+        if any(not isinstance(d, int) or not 1 <= d <= 7 for d in self.days_of_week):
+            raise InvalidInput("days_of_week are ISO weekdays 1..7", code="invalid_rules")
+        if not isinstance(self.group_share_bp, int) or not 0 <= self.group_share_bp <= BASIS_POINTS:
+            raise InvalidInput("group_share_bp must be 0..10000", code="invalid_rules")
+        for name in ("per_customer_per_code", "per_order_per_code"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise InvalidInput(f"{name} must be a positive integer", code="invalid_rules")
+        v = self.validity
+        if v.days_after < 0 or (v.duration_days is not None and v.duration_days < 1):
+            raise InvalidInput("validity days must be positive", code="invalid_rules")
+        if v.mode == "after_claim" and v.duration_days is None:
+            raise InvalidInput("after_claim validity needs duration_days", code="invalid_rules")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Rules:
+        data = dict(data or {})
+        try:
+            data["products"] = ProductScope(**{k: tuple(v) for k, v in (data.get("products") or {}).items()})
+            data["validity"] = Validity(**(data.get("validity") or {}))
+            for name in ("stores", "days_of_week", "combinable_with"):
+                data[name] = tuple(data.get(name) or ())
+            known = {f.name for f in fields(cls)}
+            unknown = set(data) - known
+            if unknown:
+                raise TypeError(f"unknown rules {sorted(unknown)}")
+            return cls(**data).validate()
+        except TypeError as exc:
+            raise InvalidInput(f"bad rules: {exc}", code="invalid_rules") from None
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", code="invalid_rules")
