@@ -31,6 +31,7 @@ def campaign_view(campaign: Campaign) -> dict[str, Any]:
         "starts_at": iso(terms.starts_at),
         "ends_at": iso(terms.ends_at),
         "code_spec": terms.code_spec.to_dict(),
+        "rules": terms.rules.to_dict(),
         "code_entropy_bits": round(terms.code_spec.entropy_bits, 1),
         "created_at": iso(campaign.created_on),
         "updated_at": iso(campaign.modified_on),
@@ -51,8 +52,8 @@ def voucher_view(voucher: Voucher, campaign: Campaign | None = None) -> dict[str
     }
     if campaign is not None:
         view["campaign_key"] = campaign.key
-        view["valid_from"] = iso(campaign.terms.starts_at)
-        view["valid_until"] = iso(campaign.terms.ends_at)
+        view["valid_from"] = iso(voucher.valid_from or campaign.terms.starts_at)
+        view["valid_until"] = iso(voucher.valid_until or campaign.terms.ends_at)
     return view
 
 

@@ -69,8 +69,10 @@ class VoucherService:
             campaign = load_campaign(self.ledger, merchant, campaign_key)
             campaign.issue_vouchers(1, at)
             code = self._fresh_codes(campaign, 1)[0]
+            valid_from, valid_until = campaign.terms.rules.validity.window(at)
             voucher = Voucher.issue(merchant, campaign.id, code, campaign.terms.redemption_limit,
-                                    at, holder=customer_id)
+                                    at, holder=customer_id, valid_from=valid_from,
+                                    valid_until=valid_until)
             return Outcome(201, voucher_view(voucher, campaign), (campaign, voucher))
 
         return self.executor.run(
@@ -92,7 +94,8 @@ class VoucherService:
             campaign = self.ledger.read(voucher.campaign_id, Campaign)
             if campaign.status in ("ended", "disabled"):
                 raise InvalidTransition(f"the campaign is {campaign.status}", code="campaign_closed")
-            voucher.assign(customer_id, at)
+            valid_from, valid_until = campaign.terms.rules.validity.window(at)
+            voucher.assign(customer_id, at, valid_from=valid_from, valid_until=valid_until)
             return Outcome(200, voucher_view(voucher, campaign), (voucher,))
 
         return self.executor.run(

@@ -71,6 +71,7 @@ class Redemption(Aggregate):
         voucher_id: UUID
         campaign_id: UUID
         discount: int
+        costs: dict[str, int] | None = None  # the cost split it gives back
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REVERSED
@@ -107,5 +108,6 @@ class Redemption(Aggregate):
             voucher_id=self.facts["voucher_id"],
             campaign_id=self.facts["campaign_id"],
             discount=self.facts["discount"],
+            costs=self.facts.get("costs"),
             timestamp=at,
         )

@@ -21,12 +21,14 @@ STATUS_EVENTS = {
 
 class CampaignStats(Projection):
     name = "campaign_stats"
+    version = 2  # 2: cost by bearer
     tables = {
         "campaign_stats": (
             "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, key TEXT NOT NULL, "
             "name TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL, stock BIGINT, "
             "issued BIGINT NOT NULL, assigned BIGINT NOT NULL, redeemed BIGINT NOT NULL, "
             "reversed BIGINT NOT NULL, rejected BIGINT NOT NULL, discount_total BIGINT NOT NULL, "
+            "cost_group BIGINT NOT NULL, cost_store BIGINT NOT NULL, "
             "updated_at TEXT NOT NULL, PRIMARY KEY (merchant_id, campaign_id)"
         ),
         "campaign_rejections": (
@@ -43,9 +45,9 @@ class CampaignStats(Projection):
             Voucher.Issued: self._voucher_issued,
             Voucher.Assigned: lambda e, tx, _: self._bump(tx, e.campaign_id, e, assigned=1),
             Redemption.Recorded: lambda e, tx, _: self._bump(
-                tx, e.campaign_id, e, redeemed=1, discount_total=e.discount),
+                tx, e.campaign_id, e, redeemed=1, discount_total=e.discount, **_costs(e, 1)),
             Redemption.Reversed: lambda e, tx, _: self._bump(
-                tx, e.campaign_id, e, reversed=1, discount_total=-e.discount),
+                tx, e.campaign_id, e, reversed=1, discount_total=-e.discount, **_costs(e, -1)),
             Redemption.Rejected: self._rejected,
         }
         for event_class in STATUS_EVENTS:
@@ -55,7 +57,7 @@ class CampaignStats(Projection):
     def _created(self, e: Campaign.Created, tx: Tx, _: int) -> None:
         terms = e.terms
         tx.execute(
-            "INSERT INTO campaign_stats VALUES (?,?,?,?,?,?,?,0,0,0,0,0,0,?)",
+            "INSERT INTO campaign_stats VALUES (?,?,?,?,?,?,?,0,0,0,0,0,0,0,0,?)",
             (e.merchant_id, str(e.originator_id), e.key, terms["name"], "draft",
              terms["currency"], terms.get("stock"), iso(e.timestamp)),
         )
@@ -94,6 +96,11 @@ class CampaignStats(Projection):
                    (*deltas.values(), iso(e.timestamp), str(campaign_id)))
 
 
+def _costs(e: Any, sign: int) -> dict[str, int]:
+    costs = getattr(e, "costs", None) or {"group": e.discount, "store": 0}
+    return {"cost_group": sign * costs.get("group", 0), "cost_store": sign * costs.get("store", 0)}
+
+
 def stats_view(row: dict[str, Any], rejections: dict[str, int]) -> dict[str, Any]:
     stock = row["stock"]
     return {
@@ -103,6 +110,7 @@ def stats_view(row: dict[str, Any], rejections: dict[str, int]) -> dict[str, Any
         "remaining": None if stock is None else int(stock) - int(row["issued"]),
         "net_redeemed": int(row["redeemed"]) - int(row["reversed"]),
         "discount_total": int(row["discount_total"]),
+        "cost_by_bearer": {"group": int(row["cost_group"]), "store": int(row["cost_store"])},
         "rejections_by_reason": rejections,
         "updated_at": row["updated_at"],
     }

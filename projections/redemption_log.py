@@ -14,12 +14,13 @@ from projections.base import Handler, Projection, dumps
 COLUMNS = (
     "merchant_id", "redemption_id", "position", "occurred_at", "outcome", "status", "code",
     "voucher_id", "campaign_id", "campaign_version", "customer_id", "order_id", "order_amount",
-    "currency", "discount", "store_id", "channel", "reasons", "lines",
+    "currency", "discount", "store_id", "channel", "reasons", "lines", "cost_group", "cost_store",
 )
 
 
 class RedemptionLog(Projection):
     name = "redemption_log"
+    version = 2  # 2: cost split columns
     tables = {
         "redemption_log": (
             "merchant_id TEXT NOT NULL, redemption_id TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -27,7 +28,8 @@ class RedemptionLog(Projection):
             "code TEXT NOT NULL, voucher_id TEXT, campaign_id TEXT, campaign_version BIGINT, "
             "customer_id TEXT, order_id TEXT, order_amount BIGINT NOT NULL, currency TEXT NOT NULL, "
             "discount BIGINT NOT NULL, store_id TEXT, channel TEXT, reasons TEXT NOT NULL, "
-            "lines TEXT NOT NULL, reversed_at TEXT, reversal_reason TEXT, reversed_by TEXT, "
+            "lines TEXT NOT NULL, cost_group BIGINT NOT NULL, cost_store BIGINT NOT NULL, "
+            "reversed_at TEXT, reversal_reason TEXT, reversed_by TEXT, "
             "PRIMARY KEY (merchant_id, redemption_id)"
         ),
     }
@@ -54,7 +56,7 @@ class RedemptionLog(Projection):
             e.code, _s(e.voucher_id), _s(e.campaign_id), e.campaign_version, e.customer_id,
             order.get("id"), order["amount"], order["currency"],
             e.discount if accepted else 0, e.store_id, e.channel, dumps(reasons),
-            dumps(order.get("lines", [])),
+            dumps(order.get("lines", [])), *_costs(e if accepted else None),
         )
         marks = ",".join("?" * len(values))
         tx.execute(f"INSERT INTO redemption_log ({','.join(COLUMNS)}) VALUES ({marks})", values)
@@ -65,6 +67,13 @@ class RedemptionLog(Projection):
             "reversed_by=? WHERE redemption_id=?",
             (iso(e.timestamp), e.reason, e.by, str(e.originator_id)),
         )
+
+
+def _costs(e: Any) -> tuple[int, int]:
+    costs = getattr(e, "costs", None) or {}
+    if e is not None and not costs:  # recorded before costs were split: the group paid
+        return e.discount, 0
+    return costs.get("group", 0), costs.get("store", 0)
 
 
 def _s(value: Any) -> str | None:
@@ -101,7 +110,9 @@ def redemption_log(tx: Tx, merchant_id: str, f: LogFilter, limit: int, before: i
 
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
-    entry = {c: row[c] for c in COLUMNS if c not in ("merchant_id", "reasons", "lines")}
+    entry = {c: row[c] for c in COLUMNS
+             if c not in ("merchant_id", "reasons", "lines", "cost_group", "cost_store")}
+    entry["costs"] = {"group": int(row["cost_group"]), "store": int(row["cost_store"])}
     entry["id"] = entry.pop("redemption_id")
     entry["reasons"] = json.loads(row["reasons"])
     entry["lines"] = json.loads(row["lines"])

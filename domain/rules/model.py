@@ -5,6 +5,7 @@ terms written before a rule existed still read."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import InvalidInput
@@ -44,6 +45,14 @@ class Validity:
     mode: str = "fixed"
     days_after: int = 0
     duration_days: int | None = None
+
+    def window(self, claimed_at: datetime) -> tuple[datetime | None, datetime | None]:
+        """A claimed voucher's own validity; (None, None) when the campaign's window applies."""
+        if self.mode == "fixed":
+            return None, None
+        start = claimed_at + timedelta(days=self.days_after if self.mode == "after_claim" else 0)
+        end = start + timedelta(days=self.duration_days) if self.duration_days else None
+        return start, end
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,16 @@ from fastapi import FastAPI
 
 from infrastructure.bootstrap import Container
 from interfaces.http import problems
-from interfaces.http.routers import audit, campaigns, customers, points, pools, redemptions, vouchers
+from interfaces.http.routers import (
+    audit,
+    campaigns,
+    customers,
+    merchant,
+    points,
+    pools,
+    redemptions,
+    vouchers,
+)
 
 DESCRIPTION = """Event-sourced promotions: campaigns, vouchers, redemptions, wallets.
 
@@ -34,7 +43,7 @@ def create_app(container: Container, *, run_projections: bool = True) -> FastAPI
     app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     problems.install(app)
-    for module in (campaigns, vouchers, redemptions, customers, points, pools, audit):
+    for module in (campaigns, vouchers, redemptions, customers, points, pools, merchant, audit):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["system"])

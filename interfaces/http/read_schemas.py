@@ -59,6 +59,7 @@ class StatsOut(BaseModel):
     remaining: int | None
     net_redeemed: int
     discount_total: int
+    cost_by_bearer: dict[str, int] = {}
     rejections_by_reason: dict[str, int]
     updated_at: str
 
@@ -93,6 +94,7 @@ class LogEntry(BaseModel):
     channel: str | None
     reasons: list[str]
     lines: list[dict[str, Any]]
+    costs: dict[str, int] = {}
     reversal: LogReversal | None
 
 

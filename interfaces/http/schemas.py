@@ -62,6 +62,47 @@ class CodeSpecIn(Strict):
                                 description="'#' marks a random character, e.g. 'SPRING-####-####'")
 
 
+Key = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ProductScopeIn(Strict):
+    """Which lines qualify: none listed = every product; exclusions always win."""
+
+    categories: list[Key] = Field(default_factory=list, max_length=500)
+    skus: list[Key] = Field(default_factory=list, max_length=5000)
+    exclude_categories: list[Key] = Field(default_factory=list, max_length=500)
+    exclude_skus: list[Key] = Field(default_factory=list, max_length=5000)
+
+
+class ValidityIn(Strict):
+    mode: Literal["fixed", "from_claim", "after_claim"] = Field(
+        "fixed", description="the campaign's window; from the claim; or days_after the claim "
+        "for duration_days")
+    days_after: int = Field(0, strict=True, ge=0, le=3650)
+    duration_days: int | None = Field(None, strict=True, ge=1, le=3650)
+
+
+class RulesIn(Strict):
+    """Applicability (C7), usage (C8), per-code limits (V3), targeting (C11), cost bearer (C9)."""
+
+    products: ProductScopeIn = Field(default_factory=lambda: ProductScopeIn.model_validate({}))
+    stores: list[Key] = Field(default_factory=list, max_length=5000, description="empty: every store")
+    channel: Literal["any", "online", "offline"] = "any"
+    days_of_week: list[Annotated[int, Field(strict=True, ge=1, le=7)]] = Field(
+        default_factory=list, max_length=7, description="ISO weekdays, 1 = Monday; empty: every day")
+    workdays_only: bool = Field(False, description="Monday to Friday, except the merchant's holidays")
+    exclusivity: Literal["combinable", "exclusive", "only_with"] = "combinable"
+    combinable_with: list[Key] = Field(default_factory=list, max_length=100,
+                                       description="campaign keys, when exclusivity is only_with")
+    segment: Key | None = Field(None, description="only this customer segment's members")
+    per_customer_per_code: Count | None = None
+    per_order_per_code: Count | None = None
+    cost_bearer: Literal["group", "store", "split"] = "group"
+    group_share_bp: int = Field(10_000, strict=True, ge=0, le=10_000,
+                                description="the group's share of a split cost; 8000 = 80/20")
+    validity: ValidityIn = Field(default_factory=lambda: ValidityIn.model_validate({}))
+
+
 class CampaignTermsIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
@@ -75,6 +116,7 @@ class CampaignTermsIn(Strict):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     code_spec: CodeSpecIn = Field(default_factory=lambda: CodeSpecIn.model_validate({}))
+    rules: RulesIn = Field(default_factory=lambda: RulesIn.model_validate({}))
 
     def to_terms(self) -> dict[str, Any]:
         terms = self.model_dump(exclude={"key"})
@@ -148,6 +190,7 @@ class CampaignOut(Out):
     starts_at: str | None
     ends_at: str | None
     code_spec: dict[str, Any]
+    rules: dict[str, Any] = {}
     code_entropy_bits: float
     created_at: str
     updated_at: str

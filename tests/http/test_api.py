@@ -177,7 +177,7 @@ MERGER = {"operations", "support"}
 RID = str(uuid.uuid4())
 FILL = {"key": "spring", "code": "SPRING-1", "customer_id": "cust-1", "redemption_id": RID,
         "aggregate_id": RID, "name": "wallet", "program": "main", "internal_code": "NOSUCHCODE",
-        "kind": "png"}
+        "kind": "png", "segment": "vip"}
 REDEEM = redeem_body("SPRING-1", "cust-1")
 # (method, route path, roles admitted besides admin, a valid body)
 ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
@@ -228,6 +228,11 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/v1/audit/customers/{customer_id}/points/history", AUDITOR, None),
     ("GET", "/v1/audit/customers/{customer_id}/points/balance", AUDITOR, None),
     ("POST", "/v1/audit/points/verify", AUDITOR, None),
+    ("GET", "/v1/merchant", READER, None),
+    ("PUT", "/v1/merchant/holidays", ADMIN_ONLY, {"dates": ["2026-12-25"]}),
+    ("POST", "/v1/segments/{segment}/members", OPS, {"customer_ids": ["cust-1"]}),
+    ("POST", "/v1/segments/{segment}/members/removal", OPS, {"customer_ids": ["cust-1"]}),
+    ("GET", "/v1/segments/{segment}/members/{customer_id}", READER, None),
     ("POST", "/v1/campaigns/{key}/pool", OPS, {"low_stock_threshold": 10}),
     ("GET", "/v1/campaigns/{key}/pool", READER, None),
     ("POST", "/v1/campaigns/{key}/pool/imports", OPS, None),
