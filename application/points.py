@@ -264,10 +264,21 @@ class PointsService:
     # -- entries decided by other services, saved in their transactions --------------------------
 
     def credit_for(self, merchant_id: str, customer_id: str, program: str, category: str, kind: str,
-                   points: int, at: datetime, meta: EntryMeta) -> PointsAccount:
-        """The account (a merged customer's survivor's) with a credit pending; the caller saves it."""
-        account = self._survivor(self._account(merchant_id, customer_id, program, category, at,
-                                               EntryContext()))
+                   points: int, at: datetime, meta: EntryMeta,
+                   shared: dict[uuid.UUID, PointsAccount] | None = None) -> PointsAccount:
+        """The account (a merged customer's survivor's) with a credit pending; the caller saves it.
+
+        `shared` holds accounts already changed in the caller's transaction, so two entries on
+        one account go on one object instead of conflicting with each other.
+        """
+        account_id = PointsAccount.id_for(merchant_id, customer_id, program, category)
+        if shared is not None and account_id in shared:
+            account = shared[account_id]
+        else:
+            account = self._survivor(self._account(merchant_id, customer_id, program, category, at,
+                                                   EntryContext()))
+            if shared is not None:
+                shared[account_id] = account
         account.credit(kind, points, at, meta, expires_at=self._default_expiry(merchant_id, program, at))
         return account
 

@@ -185,7 +185,7 @@ class RedemptionService:
 
     @staticmethod
     def _rejection(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,
-                   decision: Decision, at: datetime) -> Redemption:
+                   decision: Decision, at: datetime, stack_id: UUID | None = None) -> Redemption:
         campaign = loaded.campaign
         return Redemption.reject(
             redemption_id, at, merchant_id=merchant_id, code=request.code,
@@ -197,11 +197,13 @@ class RedemptionService:
             reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
             voucher_version=loaded.voucher.version if loaded.voucher else None,
             customer_uses=loaded.usage.count if loaded.usage else 0,
-            context=_context(loaded.attempt),
+            context=_context(loaded.attempt), stack_id=stack_id,
         )
 
     def _acceptance(self, redemption_id: UUID, merchant_id: str, request: RedeemRequest,
-                    loaded: _Loaded, decision: Decision, at: datetime) -> Outcome:
+                    loaded: _Loaded, decision: Decision, at: datetime, *,
+                    stack_id: UUID | None = None,
+                    shared_accounts: dict[UUID, PointsAccount] | None = None) -> Outcome:
         voucher, campaign = loaded.voucher, loaded.campaign
         assert voucher is not None and campaign is not None
         voucher_version = voucher.version
@@ -213,6 +215,7 @@ class RedemptionService:
         if limit is not None and request.customer_id is not None:
             usage = loaded.usage or CustomerUsage.start(merchant_id, campaign.id, request.customer_id, at)
             usage.use(redemption_id, limit, at)
+            loaded.usage = usage  # a stack's next code of this campaign counts this use
         redemption = Redemption.record(
             redemption_id, at, merchant_id=merchant_id, voucher_id=voucher.id, code=voucher.code,
             campaign_id=campaign.id, campaign_version=campaign.version,
@@ -221,7 +224,7 @@ class RedemptionService:
             discount=decision.discount, usage_counted=usage is not None,
             voucher_version=voucher_version, customer_uses=uses, points_awarded=decision.points,
             allocations=decision.allocation_dicts(), costs=asdict(decision.costs),
-            context=_context(loaded.attempt),
+            context=_context(loaded.attempt), stack_id=stack_id,
         )
         account = None
         reward = campaign.terms.reward
@@ -229,7 +232,8 @@ class RedemptionService:
             meta = _points_meta(voucher.code, request.order.id, request.channel, decision.points,
                                 f"promo code {voucher.code}")
             account = self.points.credit_for(merchant_id, request.customer_id, reward.program,
-                                             reward.category, "promo_code", decision.points, at, meta)
+                                             reward.category, "promo_code", decision.points, at, meta,
+                                             shared=shared_accounts)
         return Outcome(201, redemption_view(redemption), (voucher, usage, redemption, account))
 
 

@@ -76,6 +76,7 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
         "points_awarded": facts.get("points_awarded", 0),
         "allocations": facts.get("allocations") or [],
         "costs": facts.get("costs") or {"group": 0, "store": 0},
+        "stack_id": _str(facts.get("stack_id")),
         "reasons": facts.get("reasons", []),
         "created_at": iso(redemption.created_on),
         "reversal": None if reversal is None else {

@@ -39,6 +39,7 @@ class Redemption(Aggregate):
         allocations: list[dict[str, Any]] | None = None  # the discount per order line (C7)
         costs: dict[str, int] | None = None  # who pays it (C9): {"group": .., "store": ..}
         context: dict[str, Any] | None = None  # local time, holiday, segments the rules saw
+        stack_id: UUID | None = None  # R3: the redemptions of one stacked order share this
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED
@@ -58,6 +59,7 @@ class Redemption(Aggregate):
         voucher_version: int | None
         customer_uses: int
         context: dict[str, Any] | None = None
+        stack_id: UUID | None = None
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REJECTED

@@ -18,6 +18,7 @@ from application.points import PointsService
 from application.points_history import PointsHistory
 from application.pools import PoolService
 from application.redemptions import RedemptionService
+from application.stacks import StackService
 from application.segments import SegmentService
 from application.vouchers import VoucherService
 from infrastructure.database import LibraryDatabase
@@ -43,6 +44,7 @@ class Container:
     campaigns: CampaignService
     vouchers: VoucherService
     redemptions: RedemptionService
+    stacks: StackService
     points: PointsService
     merchants: MerchantService
     segments: SegmentService
@@ -74,6 +76,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     points = PointsService(executor, ledger)
     merchants = MerchantService(executor, ledger)
     segments = SegmentService(executor, ledger)
+    redemptions = RedemptionService(executor, ledger, points, merchants, segments)
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
@@ -87,7 +90,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         access=AccessService(ledger, clock),
         campaigns=CampaignService(executor, ledger),
         vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
-        redemptions=RedemptionService(executor, ledger, points, merchants, segments),
+        redemptions=redemptions,
+        stacks=StackService(redemptions),
         merchants=merchants,
         segments=segments,
         points=points,

@@ -32,7 +32,8 @@ def command_response(result: CommandResult) -> JSONResponse:
     body = result.body
     if result.status >= 400:
         first = body["reasons"][0]
+        stack = {k: body[k] for k in ("items", "rejections", "order_of_application") if k in body}
         return problem(result.status, first["code"], first["message"], headers,
-                       redemption_id=body["id"], reasons=body["reasons"], position=result.position)
+                       redemption_id=body["id"], reasons=body["reasons"], position=result.position, **stack)
     return JSONResponse({**body, "position": result.position}, status_code=result.status,
                         headers=headers)

@@ -165,6 +165,16 @@ class RedeemIn(Strict):
     channel: Literal["online", "offline"] | None = None
 
 
+class StackIn(Strict):
+    """Several codes on one order (R3); applied in the documented order, all or nothing."""
+
+    codes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=10)
+    customer_id: Text | None = None
+    order: OrderIn
+    store_id: Text | None = None
+    channel: Literal["online", "offline"] | None = None
+
+
 # -- responses ----------------------------------------------------------------------------
 
 class Out(BaseModel):
@@ -278,6 +288,34 @@ class RedemptionOut(Out):
     reasons: list[ReasonOut]
     created_at: str | None
     reversal: ReversalOut | None
+    stack_id: str | None = None
+
+
+class StackItemOut(BaseModel):
+    code: str
+    valid: bool
+    discount: int
+    points: int
+    allocations: list[AllocationOut]
+    costs: CostsOut
+    campaign_key: str | None
+    reasons: list[ReasonOut]
+
+
+class StackValidationOut(BaseModel):
+    valid: bool
+    discount: int
+    points: int
+    currency: str
+    order_of_application: list[str]
+    items: list[StackItemOut]
+
+
+class StackRedemptionOut(StackValidationOut):
+    id: str
+    status: str
+    redemptions: list[RedemptionOut]
+    position: int | None = None
 
 
 class Problem(BaseModel):

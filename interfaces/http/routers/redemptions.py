@@ -10,12 +10,21 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from application.redemptions import RedeemRequest
+from application.stacks import StackRequest
 from domain.campaign import Campaign
 from domain.clock import iso
 from domain.eligibility import Order, OrderLine
 from interfaces.http.read_schemas import RedemptionLogOut
 from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
-from interfaces.http.schemas import ReasonIn, RedeemIn, RedemptionOut, ValidationOut
+from interfaces.http.schemas import (
+    ReasonIn,
+    RedeemIn,
+    RedemptionOut,
+    StackIn,
+    StackRedemptionOut,
+    StackValidationOut,
+    ValidationOut,
+)
 from interfaces.http.security import Checkout, Reader, Services, Support
 from projections.redemption_log import LogFilter
 
@@ -42,6 +51,27 @@ def redeem(body: RedeemIn, actor: Checkout, services: Services,
     """Redeem a code for an order. A refusal is recorded too, and answered as a problem
     whose `code` is the first reason (404 unknown_code, 422 for every other reason)."""
     return command_response(services.redemptions.redeem(actor, _request(body), idempotency_key))
+
+
+def _stack(body: StackIn) -> StackRequest:
+    single = _request(RedeemIn(code=body.codes[0], customer_id=body.customer_id, order=body.order,
+                               store_id=body.store_id, channel=body.channel))
+    return StackRequest(codes=tuple(body.codes), order=single.order, customer_id=body.customer_id,
+                        store_id=body.store_id, channel=body.channel)
+
+
+@router.post("/stack-validations", response_model=StackValidationOut)
+def validate_stack(body: StackIn, actor: Checkout, services: Services) -> dict[str, Any]:
+    """Would these codes apply together to this order, and for how much? Changes nothing."""
+    return services.stacks.validate(actor, _stack(body))
+
+
+@router.post("/stack-redemptions", status_code=201, response_model=StackRedemptionOut)
+def redeem_stack(body: StackIn, actor: Checkout, services: Services,
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Redeem several codes on one order: all of them in one transaction, or none (a problem
+    whose `items` say which codes failed and why)."""
+    return command_response(services.stacks.redeem(actor, _stack(body), idempotency_key))
 
 
 @router.post("/redemptions/{redemption_id}/reversal", response_model=RedemptionOut)

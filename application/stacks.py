@@ -1,0 +1,190 @@
+"""Stacking (R3): several codes on one order, applied in a documented order, all or nothing.
+
+Order of application: fixed amounts first (amount off, cash vouchers), then percentages on what
+the earlier codes left of each line, then points rewards (no money off); within one kind, in the
+order the checkout listed the codes. Each campaign's exclusivity is checked against every other
+campaign in the stack, from both sides. A stack is redeemed in one transaction: every code, or
+none — a refused stack records a rejection for each code that failed, and redeems nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.commands import Actor, CommandResult, Outcome
+from application.redemptions import (
+    UNKNOWN_CODE,
+    RedeemRequest,
+    RedemptionService,
+    _Loaded,
+    _voucher_id,
+)
+from application.views import redemption_view
+from domain.codes import canonical_code
+from domain.eligibility import Decision, Order, decide
+from domain.errors import InvalidInput
+from domain.points import PointsAccount
+from domain.usage import CustomerUsage
+
+KIND_ORDER = {"amount_off": 0, "cash_voucher": 0, "percent_off": 1, "points": 2}
+MAX_CODES = 10
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    """Codes for one order, with who, where and how."""
+
+    codes: tuple[str, ...]
+    order: Order
+    customer_id: str | None = None
+    store_id: str | None = None
+    channel: str | None = None
+
+    def single(self, code: str) -> RedeemRequest:
+        return RedeemRequest(code=code, order=self.order, customer_id=self.customer_id,
+                             store_id=self.store_id, channel=self.channel)
+
+    def payload(self) -> dict[str, Any]:
+        return {"codes": list(self.codes), "order": self.order.to_dict(), "customer_id": self.customer_id,
+                "store_id": self.store_id, "channel": self.channel}
+
+
+@dataclass
+class _Item:
+    code: str
+    given: int  # position in the request
+    loaded: _Loaded
+    decision: Decision | None = None
+    outcome: Outcome | None = None  # what redeeming it would save
+
+    @property
+    def kind_rank(self) -> int:
+        campaign = self.loaded.campaign
+        return KIND_ORDER.get(campaign.terms.reward.type, 9) if campaign else 9
+
+
+class StackService:
+    """Validate and redeem stacks with the single-code pieces of the redemption service."""
+
+    def __init__(self, redemptions: RedemptionService) -> None:
+        self.redemptions = redemptions
+
+    def validate(self, actor: Actor, request: StackRequest) -> dict[str, Any]:
+        """Would this stack apply, code by code, and for how much in all? Records nothing."""
+        request = _checked(request)
+        items = self._evaluate(actor.merchant_id, request, self.redemptions.executor.clock())
+        return _body(items, request)
+
+    def redeem(self, actor: Actor, request: StackRequest, idempotency_key: str | None = None
+               ) -> CommandResult:
+        """Redeem every code of the stack in one transaction, or none of them."""
+        request = _checked(request)
+        merchant = actor.merchant_id
+
+        def decide_(at: datetime) -> Outcome:
+            stack_id = uuid.uuid4()
+            shared: dict[UUID, PointsAccount] = {}
+            items = self._evaluate(merchant, request, at, stack_id=stack_id, shared=shared)
+            refused = [i for i in items if i.decision is not None and not i.decision.accepted]
+            if refused:
+                return self._refusal(stack_id, merchant, request, items, refused, at)
+            changed: list[Any] = []
+            views = []
+            for item in items:
+                assert item.outcome is not None
+                changed += [a for a in item.outcome.aggregates if a is not None]
+                views.append(item.outcome.body)
+            body = {**_body(items, request), "id": str(stack_id), "status": "redeemed",
+                    "redemptions": views}
+            return Outcome(201, body, tuple(changed))
+
+        return self.redemptions.executor.run(
+            actor=actor, operation="redeem_stack", payload=request.payload(), decide=decide_,
+            idempotency_key=idempotency_key, lock_key=_voucher_id(merchant, request.codes[0]),
+        )
+
+    def _evaluate(self, merchant: str, request: StackRequest, at: datetime, *,
+                  stack_id: UUID | None = None,
+                  shared: dict[UUID, PointsAccount] | None = None) -> list[_Item]:
+        """Decide each code in application order; with `stack_id`, also apply the accepted ones."""
+        svc = self.redemptions
+        items = [_Item(code, n, svc._load(merchant, request.single(code)))
+                 for n, code in enumerate(request.codes)]
+        items.sort(key=lambda i: (i.kind_rank, i.given))
+        keys = tuple(i.loaded.campaign.key for i in items if i.loaded.campaign is not None)
+        remaining = [line.amount for line in request.order.engine_lines()]
+        usages: dict[UUID, CustomerUsage | None] = {}
+        for item in items:
+            loaded = item.loaded
+            if loaded.voucher is None or loaded.campaign is None:
+                item.decision = Decision(0, (UNKNOWN_CODE,))
+                continue
+            campaign = loaded.campaign
+            loaded.usage = usages.get(campaign.id, loaded.usage)  # one object per campaign
+            attempt = svc._attempt(merchant, campaign, request.single(item.code), at)
+            loaded.attempt = replace(attempt, stack=tuple(k for k in keys if k != campaign.key),
+                                     remaining=tuple(remaining))
+            uses = loaded.usage.count if loaded.usage is not None else 0
+            item.decision = decide(campaign, loaded.voucher, uses, loaded.attempt)
+            if not item.decision.accepted:
+                continue
+            for allocation in item.decision.allocations:
+                remaining[allocation.line] -= allocation.amount
+            if stack_id is not None:
+                item.outcome = svc._acceptance(
+                    uuid.uuid4(), merchant, request.single(item.code), loaded, item.decision, at,
+                    stack_id=stack_id, shared_accounts=shared)
+                usages[campaign.id] = loaded.usage
+        return items
+
+    def _refusal(self, stack_id: UUID, merchant: str, request: StackRequest, items: list[_Item],
+                 refused: list[_Item], at: datetime) -> Outcome:
+        rejections = []
+        for item in refused:
+            assert item.decision is not None
+            rejections.append(self.redemptions._rejection(
+                uuid.uuid4(), merchant, request.single(item.code), item.loaded, item.decision, at,
+                stack_id=stack_id))
+        first = refused[0].decision
+        assert first is not None
+        body = {**_body(items, request), "id": str(stack_id), "status": "rejected",
+                "reasons": [{"code": r.code, "message": r.message} for r in first.reasons],
+                "rejections": [redemption_view(r) for r in rejections]}
+        all_unknown = all(i.decision is not None and i.decision.reasons == (UNKNOWN_CODE,)
+                          for i in refused)
+        return Outcome(404 if all_unknown and len(refused) == len(items) else 422, body, tuple(rejections))
+
+
+def _checked(request: StackRequest) -> StackRequest:
+    codes = tuple(canonical_code(c) for c in request.codes)
+    if not 1 <= len(codes) <= MAX_CODES:
+        raise InvalidInput(f"a stack has 1..{MAX_CODES} codes", code="invalid_stack")
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("a code appears twice in the stack", code="duplicate_codes")
+    return replace(request, codes=codes)
+
+
+def _body(items: list[_Item], request: StackRequest) -> dict[str, Any]:
+    rows = []
+    for item in sorted(items, key=lambda i: i.given):
+        d = item.decision or Decision(0, (UNKNOWN_CODE,))
+        campaign = item.loaded.campaign
+        rows.append({
+            "code": item.code, "valid": d.accepted, "discount": d.discount, "points": d.points,
+            "allocations": d.allocation_dicts(), "costs": asdict(d.costs),
+            "campaign_key": campaign.key if campaign else None,
+            "reasons": [{"code": r.code, "message": r.message} for r in d.reasons],
+        })
+    accepted = [i for i in items if i.decision is not None and i.decision.accepted]
+    return {
+        "valid": len(accepted) == len(items),
+        "discount": sum(i.decision.discount for i in accepted if i.decision),
+        "points": sum(i.decision.points for i in accepted if i.decision),
+        "currency": request.order.currency,
+        "order_of_application": [i.code for i in items],
+        "items": rows,
+    }
