@@ -203,13 +203,14 @@ class RedemptionService:
     def _acceptance(self, redemption_id: UUID, merchant_id: str, request: RedeemRequest,
                     loaded: _Loaded, decision: Decision, at: datetime, *,
                     stack_id: UUID | None = None,
-                    shared_accounts: dict[UUID, PointsAccount] | None = None) -> Outcome:
+                    shared_accounts: dict[UUID, PointsAccount] | None = None,
+                    hold_id: UUID | None = None) -> Outcome:
         voucher, campaign = loaded.voucher, loaded.campaign
         assert voucher is not None and campaign is not None
         voucher_version = voucher.version
         uses = loaded.usage.count if loaded.usage is not None else 0
         voucher.redeem(redemption_id, request.customer_id, decision.discount, at,
-                       order_id=request.order.id)
+                       order_id=request.order.id, hold_id=hold_id)
         usage = None
         limit = campaign.terms.per_customer_limit
         if limit is not None and request.customer_id is not None:

@@ -29,6 +29,7 @@ from domain.eligibility import Decision, Order, decide
 from domain.errors import InvalidInput
 from domain.points import PointsAccount
 from domain.usage import CustomerUsage
+from domain.voucher import Voucher
 
 KIND_ORDER = {"amount_off": 0, "cash_voucher": 0, "percent_off": 1, "points": 2}
 MAX_CODES = 10
@@ -84,32 +85,41 @@ class StackService:
         """Redeem every code of the stack in one transaction, or none of them."""
         request = _checked(request)
         merchant = actor.merchant_id
-
-        def decide_(at: datetime) -> Outcome:
-            stack_id = uuid.uuid4()
-            shared: dict[UUID, PointsAccount] = {}
-            items = self._evaluate(merchant, request, at, stack_id=stack_id, shared=shared)
-            refused = [i for i in items if i.decision is not None and not i.decision.accepted]
-            if refused:
-                return self._refusal(stack_id, merchant, request, items, refused, at)
-            changed: list[Any] = []
-            views = []
-            for item in items:
-                assert item.outcome is not None
-                changed += [a for a in item.outcome.aggregates if a is not None]
-                views.append(item.outcome.body)
-            body = {**_body(items, request), "id": str(stack_id), "status": "redeemed",
-                    "redemptions": views}
-            return Outcome(201, body, tuple(changed))
-
         return self.redemptions.executor.run(
-            actor=actor, operation="redeem_stack", payload=request.payload(), decide=decide_,
+            actor=actor, operation="redeem_stack", payload=request.payload(),
+            decide=lambda at: self.decide_redemption(merchant, request, at),
             idempotency_key=idempotency_key, lock_key=_voucher_id(merchant, request.codes[0]),
         )
 
+    def decide_redemption(self, merchant: str, request: StackRequest, at: datetime,
+                          hold_id: UUID | None = None) -> Outcome:
+        """The outcome of redeeming the stack now (confirming `hold_id`, if given)."""
+        stack_id = uuid.uuid4()
+        shared: dict[UUID, PointsAccount] = {}
+        items = self._evaluate(merchant, request, at, stack_id=stack_id, shared=shared,
+                               hold_id=hold_id)
+        refused = [i for i in items if i.decision is not None and not i.decision.accepted]
+        if refused:
+            return self._refusal(stack_id, merchant, request, items, refused, at)
+        changed: list[Any] = []
+        views = []
+        for item in items:
+            assert item.outcome is not None
+            changed += [a for a in item.outcome.aggregates if a is not None]
+            views.append(item.outcome.body)
+        body = {**_body(items, request), "id": str(stack_id), "status": "redeemed", "redemptions": views}
+        return Outcome(201, body, tuple(changed))
+
+    def decide_validation(self, merchant: str, request: StackRequest, at: datetime
+                          ) -> tuple[dict[str, Any], list[Voucher]]:
+        """The validation body at `at`, and the vouchers exactly as it saw them (for holds)."""
+        items = self._evaluate(merchant, request, at)
+        vouchers = [i.loaded.voucher for i in sorted(items, key=lambda i: i.given) if i.loaded.voucher]
+        return _body(items, request), vouchers
+
     def _evaluate(self, merchant: str, request: StackRequest, at: datetime, *,
-                  stack_id: UUID | None = None,
-                  shared: dict[UUID, PointsAccount] | None = None) -> list[_Item]:
+                  stack_id: UUID | None = None, shared: dict[UUID, PointsAccount] | None = None,
+                  hold_id: UUID | None = None) -> list[_Item]:
         """Decide each code in application order; with `stack_id`, also apply the accepted ones."""
         svc = self.redemptions
         items = [_Item(code, n, svc._load(merchant, request.single(code)))
@@ -127,7 +137,7 @@ class StackService:
             loaded.usage = usages.get(campaign.id, loaded.usage)  # one object per campaign
             attempt = svc._attempt(merchant, campaign, request.single(item.code), at)
             loaded.attempt = replace(attempt, stack=tuple(k for k in keys if k != campaign.key),
-                                     remaining=tuple(remaining))
+                                     remaining=tuple(remaining), hold_id=hold_id)
             uses = loaded.usage.count if loaded.usage is not None else 0
             item.decision = decide(campaign, loaded.voucher, uses, loaded.attempt)
             if not item.decision.accepted:
@@ -137,7 +147,7 @@ class StackService:
             if stack_id is not None:
                 item.outcome = svc._acceptance(
                     uuid.uuid4(), merchant, request.single(item.code), loaded, item.decision, at,
-                    stack_id=stack_id, shared_accounts=shared)
+                    stack_id=stack_id, shared_accounts=shared, hold_id=hold_id)
                 usages[campaign.id] = loaded.usage
         return items
 

@@ -87,3 +87,15 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def hold_view(hold: Any, at: Any) -> dict[str, Any]:
+    return {
+        "id": str(hold.id),
+        "status": hold.status_at(at),
+        "codes": list(hold.request["codes"]),
+        "customer_id": hold.request["customer_id"],
+        "order_id": hold.request["order"]["id"],
+        "expires_at": iso(hold.expires_at),
+        "stack_id": _str(hold.stack_id),
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from domain.campaign import Campaign, Status
 from domain.errors import InvalidInput
@@ -106,6 +107,7 @@ class Attempt:
     segments: frozenset[str] = frozenset()
     stack: tuple[str, ...] = ()  # other campaigns' keys applied in the same order
     remaining: tuple[int, ...] | None = None  # line amounts left after earlier codes of a stack
+    hold_id: UUID | None = None  # the hold being confirmed: its own held use is not a rival
 
     def situation(self) -> Situation:
         return Situation(at=self.at, local=self.local or self.at, store_id=self.store_id,
@@ -179,7 +181,9 @@ def _campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:
 def _voucher_reasons(voucher: Voucher, attempt: Attempt, per_customer: int | None,
                      per_order: int | None) -> list[Reason]:
     reasons = []
-    if voucher.exhausted:
+    if not voucher.exhausted and voucher.exhausted_at(attempt.at, besides=attempt.hold_id):
+        reasons.append(Reason("voucher_held", "the code's last uses are held for another cart"))
+    elif voucher.exhausted:
         if voucher.redemption_limit == 1:
             reasons.append(Reason("voucher_already_redeemed", "the voucher was already redeemed"))
         else:

@@ -60,11 +60,32 @@ class Voucher(Aggregate):
         discount: int
         campaign_id: UUID
         order_id: str | None = None
+        hold_id: UUID | None = None  # the hold this redemption confirms (R7)
 
         def apply(self, voucher: Voucher) -> None:
             voucher.redemptions.append(self.redemption_id)
             voucher.uses.append({"id": self.redemption_id, "customer": self.customer_id,
                                  "order": self.order_id})
+            voucher.holds = [h for h in voucher.holds if h["id"] != self.hold_id]
+
+    class Held(Aggregate.Event):
+        """R7: one use set aside for a cart until `expires_at`; it counts against the limit."""
+
+        hold_id: UUID
+        customer_id: str | None
+        order_id: str | None
+        expires_at: datetime
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.holds.append({"id": self.hold_id, "customer": self.customer_id,
+                                  "order": self.order_id, "expires_at": self.expires_at})
+
+    class HoldReleased(Aggregate.Event):
+        hold_id: UUID
+        reason: str
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.holds = [h for h in voucher.holds if h["id"] != self.hold_id]
 
     class RedemptionReversed(Aggregate.Event):
         redemption_id: UUID
@@ -83,6 +104,7 @@ class Voucher(Aggregate):
         self.holder: str | None = None
         self.redemptions: list[UUID] = []  # redemptions in force (not reversed)
         self.uses: list[dict[str, Any]] = []  # the same, with who and which order (V3)
+        self.holds: list[dict[str, Any]] = []  # uses set aside (R7); lapsed ones count no more
         self.valid_from: datetime | None = None
         self.valid_until: datetime | None = None
 
@@ -127,6 +149,15 @@ class Voucher(Aggregate):
     def exhausted(self) -> bool:
         return self.redemption_limit is not None and self.redemption_count >= self.redemption_limit
 
+    def active_holds(self, at: datetime, *, besides: UUID | None = None) -> list[dict[str, Any]]:
+        """Holds still in force at `at` (a lapsed hold needs no event to stop counting)."""
+        return [h for h in self.holds if h["expires_at"] > at and h["id"] != besides]
+
+    def exhausted_at(self, at: datetime, *, besides: UUID | None = None) -> bool:
+        """No use left at `at`, counting uses and the holds in force (but hold `besides`)."""
+        taken = self.redemption_count + len(self.active_holds(at, besides=besides))
+        return self.redemption_limit is not None and taken >= self.redemption_limit
+
     @property
     def state(self) -> str:
         if self.exhausted:
@@ -150,11 +181,13 @@ class Voucher(Aggregate):
                            valid_from=valid_from, valid_until=valid_until, timestamp=at)
 
     def redeem(self, redemption_id: UUID, customer_id: str | None, discount: int, at: datetime,
-               order_id: str | None = None) -> None:
+               order_id: str | None = None, hold_id: UUID | None = None) -> None:
         """Record one use; the limit and the holder are invariants checked here, whatever decided."""
         if redemption_id in self.redemptions:
             raise InvalidTransition("that redemption is already recorded", code="duplicate_redemption")
-        if self.exhausted:
+        if hold_id is not None and hold_id not in {h["id"] for h in self.active_holds(at)}:
+            raise InvalidTransition("the hold has lapsed or was released", code="hold_not_active")
+        if self.exhausted_at(at, besides=hold_id):
             raise InvalidTransition("the voucher's redemption limit is reached",
                                     code="redemption_limit_reached")
         if self.holder is not None and customer_id != self.holder:
@@ -166,8 +199,26 @@ class Voucher(Aggregate):
             discount=discount,
             campaign_id=self.campaign_id,
             order_id=order_id,
+            hold_id=hold_id,
             timestamp=at,
         )
+
+    def hold(self, hold_id: UUID, customer_id: str | None, order_id: str | None, expires_at: datetime,
+             at: datetime) -> None:
+        """Set one use aside until `expires_at`; refused when none is left (counting holds)."""
+        if self.exhausted_at(at):
+            raise InvalidTransition("no use of the code is left to hold", code="redemption_limit_reached")
+        if self.holder is not None and customer_id != self.holder:
+            raise InvalidTransition("the voucher belongs to another customer", code="voucher_not_owned")
+        self.trigger_event(self.Held, hold_id=hold_id, customer_id=customer_id, order_id=order_id,
+                           expires_at=expires_at, timestamp=at)
+
+    def release(self, hold_id: UUID, reason: str, at: datetime) -> bool:
+        """Give a held use back (a cancelled cart); False when it was not held."""
+        if all(h["id"] != hold_id for h in self.holds):
+            return False
+        self.trigger_event(self.HoldReleased, hold_id=hold_id, reason=reason, timestamp=at)
+        return True
 
     def reverse_redemption(self, redemption_id: UUID, reason: str, at: datetime) -> None:
         """Compensate one redemption: the use is given back."""

@@ -11,6 +11,7 @@ from application.audit import AuditService, DecisionAudit
 from application.campaigns import CampaignService
 from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
+from application.holds import HoldService
 from application.ledger import Ledger
 from application.merchants import MerchantService
 from application.partner_codes import PartnerCodeService
@@ -18,8 +19,8 @@ from application.points import PointsService
 from application.points_history import PointsHistory
 from application.pools import PoolService
 from application.redemptions import RedemptionService
-from application.stacks import StackService
 from application.segments import SegmentService
+from application.stacks import StackService
 from application.vouchers import VoucherService
 from infrastructure.database import LibraryDatabase
 from infrastructure.settings import Settings
@@ -45,6 +46,7 @@ class Container:
     vouchers: VoucherService
     redemptions: RedemptionService
     stacks: StackService
+    holds: HoldService
     points: PointsService
     merchants: MerchantService
     segments: SegmentService
@@ -77,6 +79,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     merchants = MerchantService(executor, ledger)
     segments = SegmentService(executor, ledger)
     redemptions = RedemptionService(executor, ledger, points, merchants, segments)
+    stacks = StackService(redemptions)
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
@@ -91,7 +94,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         campaigns=CampaignService(executor, ledger),
         vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
         redemptions=redemptions,
-        stacks=StackService(redemptions),
+        stacks=stacks,
+        holds=HoldService(stacks),
         merchants=merchants,
         segments=segments,
         points=points,

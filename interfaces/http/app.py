@@ -14,6 +14,7 @@ from interfaces.http.routers import (
     audit,
     campaigns,
     customers,
+    holds,
     merchant,
     points,
     pools,
@@ -43,7 +44,7 @@ def create_app(container: Container, *, run_projections: bool = True) -> FastAPI
     app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     problems.install(app)
-    for module in (campaigns, vouchers, redemptions, customers, points, pools, merchant, audit):
+    for module in (campaigns, vouchers, redemptions, holds, customers, points, pools, merchant, audit):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["system"])

@@ -175,6 +175,14 @@ class StackIn(Strict):
     channel: Literal["online", "offline"] | None = None
 
 
+class HoldIn(StackIn):
+    seconds: int = Field(900, strict=True, ge=1, le=86_400, description="how long the hold lasts")
+
+
+class CancelIn(Strict):
+    reason: str = Field("", max_length=500)
+
+
 # -- responses ----------------------------------------------------------------------------
 
 class Out(BaseModel):
@@ -316,6 +324,21 @@ class StackRedemptionOut(StackValidationOut):
     status: str
     redemptions: list[RedemptionOut]
     position: int | None = None
+
+
+class HoldOut(Out):
+    id: str
+    status: Literal["held", "confirmed", "cancelled", "lapsed"]
+    codes: list[str]
+    customer_id: str | None
+    order_id: str | None
+    expires_at: str | None
+    stack_id: str | None
+    validation: StackValidationOut | None = None
+
+
+class HoldRedemptionOut(StackRedemptionOut):
+    hold_id: str
 
 
 class Problem(BaseModel):

@@ -38,7 +38,9 @@ def uses(c: Container, code: str) -> int:
     return voucher.redemption_count
 
 
-def test_fixed_amounts_apply_before_percentages_on_what_they_leave(container: Container, admin: Actor) -> None:
+def test_fixed_amounts_apply_before_percentages_on_what_they_leave(
+    container: Container, admin: Actor
+) -> None:
     # arrange: 10% off everything, listed first; 1000 off footwear
     ten = code_for(container, admin, "ten", reward={"type": "percent_off", "basis_points": 1000})
     shoes = code_for(container, admin, "shoes", reward={"type": "amount_off", "amount": 1000},
@@ -86,7 +88,9 @@ def test_a_refused_stack_redeems_nothing_and_records_only_the_failures(
     assert (uses(container, good), uses(container, picky)) == (0, 0)
 
 
-def test_a_stack_redeems_every_code_in_one_transaction_and_replays(container: Container, admin: Actor) -> None:
+def test_a_stack_redeems_every_code_in_one_transaction_and_replays(
+    container: Container, admin: Actor
+) -> None:
     first = code_for(container, admin, "first")
     second = code_for(container, admin, "second", reward={"type": "percent_off", "basis_points": 500})
 

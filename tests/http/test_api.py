@@ -177,7 +177,7 @@ MERGER = {"operations", "support"}
 RID = str(uuid.uuid4())
 FILL = {"key": "spring", "code": "SPRING-1", "customer_id": "cust-1", "redemption_id": RID,
         "aggregate_id": RID, "name": "wallet", "program": "main", "internal_code": "NOSUCHCODE",
-        "kind": "png", "segment": "vip"}
+        "kind": "png", "segment": "vip", "hold_id": RID}
 REDEEM = redeem_body("SPRING-1", "cust-1")
 # (method, route path, roles admitted besides admin, a valid body)
 ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
@@ -202,6 +202,11 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
                                                  "codes": ["SPRING-1"]}),
     ("POST", "/v1/stack-redemptions", CHECKOUT, {**{k: v for k, v in REDEEM.items() if k != "code"},
                                                  "codes": ["SPRING-1"]}),
+    ("POST", "/v1/holds", CHECKOUT, {**{k: v for k, v in REDEEM.items() if k != "code"},
+                                     "codes": ["SPRING-1"]}),
+    ("GET", "/v1/holds/{hold_id}", CHECKOUT, None),
+    ("POST", "/v1/holds/{hold_id}/confirmation", CHECKOUT, None),
+    ("POST", "/v1/holds/{hold_id}/cancellation", CHECKOUT, {"reason": "gone"}),
     ("GET", "/v1/redemptions", READER, None),
     ("GET", "/v1/redemptions/{redemption_id}", READER, None),
     ("POST", "/v1/redemptions/{redemption_id}/reversal", SUPPORT, {"reason": "returned"}),
