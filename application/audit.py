@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from application.ledger import Ledger
+from application.pinned import pinned
 from domain.clock import iso
-from domain.eligibility import Attempt, Order, OrderLine, decide
+from domain.eligibility import decide
 from domain.errors import NotFound
 from domain.redemption import Redemption
 
-HIDDEN_FIELDS = {"key_hash"}
+HIDDEN_FIELDS = {"key_hash", "secret"}  # webhook secrets: read by admins from their own route
 
 
 class AuditService:
@@ -72,21 +73,9 @@ class DecisionAudit:
         recorded = {"discount": facts.get("discount", 0),
                     "reasons": [r["code"] for r in facts.get("reasons", [])]}
         recomputed = {"discount": 0, "reasons": ["unknown_code"]}
-        if facts.get("voucher_version") is not None and facts.get("campaign_version") is not None:
-            campaign = self.ledger.find_at(facts["campaign_id"], facts["campaign_version"])
-            voucher = self.ledger.find_at(facts["voucher_id"], facts["voucher_version"])
-            order = facts["order"]
-            context = facts.get("context") or {}
-            attempt = Attempt(
-                customer_id=facts["customer_id"], at=redemption.created_on,
-                store_id=facts["store_id"], channel=facts["channel"],
-                order=Order(amount=order["amount"], currency=order["currency"], id=order["id"],
-                            lines=tuple(OrderLine(**line) for line in order["lines"])),
-                local=datetime.fromisoformat(context["local"]) if "local" in context else None,
-                holidays=frozenset(date.fromisoformat(d) for d in context.get("holidays", [])),
-                segments=frozenset(context.get("segments", [])),
-            )
-            decision = decide(campaign, voucher, facts["customer_uses"], attempt)
+        inputs = pinned(self.ledger, redemption)
+        if inputs is not None:
+            decision = decide(inputs.campaign, inputs.voucher, inputs.customer_uses, inputs.attempt)
             recomputed = {"discount": decision.discount, "reasons": [r.code for r in decision.reasons]}
         return {
             "redemption_id": str(redemption_id),

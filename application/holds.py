@@ -10,9 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from application.commands import Actor, CommandResult, Outcome
+from application.pinned import order_from_dict
 from application.stacks import StackRequest, StackService, _checked
 from application.views import hold_view
-from domain.eligibility import Order, OrderLine
 from domain.errors import InvalidInput, NotFound
 from domain.hold import Hold
 from domain.voucher import Voucher
@@ -100,10 +100,6 @@ def _stored(request: StackRequest) -> dict[str, Any]:
 
 
 def _request(stored: dict[str, Any]) -> StackRequest:
-    order = stored["order"]
-    return StackRequest(
-        codes=tuple(stored["codes"]),
-        order=Order(amount=order["amount"], currency=order["currency"], id=order["id"],
-                    lines=tuple(OrderLine(**line) for line in order["lines"])),
-        customer_id=stored["customer_id"], store_id=stored["store_id"], channel=stored["channel"],
-    )
+    return StackRequest(codes=tuple(stored["codes"]), order=order_from_dict(stored["order"]),
+                        customer_id=stored["customer_id"], store_id=stored["store_id"],
+                        channel=stored["channel"])

@@ -112,23 +112,32 @@ class RedemptionService:
 
         def decide_(at: datetime) -> Outcome:
             redemption = self._load_redemption(actor.merchant_id, redemption_id)
-            redemption.reverse(reason, actor.ref, at)
-            voucher = self.ledger.load(redemption.facts["voucher_id"], Voucher)
-            voucher.reverse_redemption(redemption_id, reason.strip(), at)
-            usage = None
-            if redemption.facts["usage_counted"]:
-                usage = self.ledger.load(CustomerUsage.id_for(
-                    actor.merchant_id, redemption.facts["campaign_id"], redemption.facts["customer_id"]),
-                    CustomerUsage)
-                usage.release(redemption_id, at)
-            account = self._take_back_points(actor.merchant_id, redemption, reason, at)
-            return Outcome(200, redemption_view(redemption), (redemption, voucher, usage, account))
+            return self.reversal_outcome(actor, redemption, reason, at)
 
         return self.executor.run(
             actor=actor, operation="reverse_redemption",
             payload={"redemption_id": str(redemption_id), "reason": reason},
             decide=decide_, idempotency_key=idempotency_key, lock_key=redemption_id,
         )
+
+    def reversal_outcome(self, actor: Actor, redemption: Redemption, reason: str, at: datetime
+                         ) -> Outcome:
+        """Reverse in full what is in force: the redemption, the voucher's use, the customer's
+        usage and any points, as compensating events saved together."""
+        redemption.reverse(reason, actor.ref, at)
+        voucher = self.ledger.load(redemption.facts["voucher_id"], Voucher)
+        voucher.reverse_redemption(redemption.id, reason.strip(), at)
+        usage = None
+        if redemption.facts["usage_counted"]:
+            usage = self.ledger.load(CustomerUsage.id_for(
+                actor.merchant_id, redemption.facts["campaign_id"], redemption.facts["customer_id"]),
+                CustomerUsage)
+            usage.release(redemption.id, at)
+        account = self._take_back_points(actor.merchant_id, redemption, reason, at)
+        return Outcome(200, redemption_view(redemption), (redemption, voucher, usage, account))
+
+    def load_redemption(self, merchant_id: str, redemption_id: UUID) -> Redemption:
+        return self._load_redemption(merchant_id, redemption_id)
 
     def _take_back_points(self, merchant_id: str, redemption: Redemption, reason: str,
                           at: datetime) -> PointsAccount | None:

@@ -73,6 +73,8 @@ def redemption_view(redemption: Redemption) -> dict[str, Any]:
         "channel": facts.get("channel"),
         "currency": facts.get("currency", facts["order"].get("currency")),
         "discount": facts.get("discount", 0),
+        "discount_in_force": redemption.discount_in_force,
+        "returned": [{"sku": sku, "quantity": n} for sku, n in sorted(redemption.returned.items())],
         "points_awarded": facts.get("points_awarded", 0),
         "allocations": facts.get("allocations") or [],
         "costs": facts.get("costs") or {"group": 0, "store": 0},

@@ -15,6 +15,7 @@ class RedemptionStatus:
     REDEEMED = "redeemed"
     REJECTED = "rejected"
     REVERSED = "reversed"
+    PARTIALLY_REVERSED = "partially_reversed"
 
 
 class Redemption(Aggregate):
@@ -44,6 +45,8 @@ class Redemption(Aggregate):
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED
             redemption.facts = self.__dict__.copy()
+            redemption.discount_in_force = self.discount
+            redemption.costs_in_force = dict(self.costs or {"group": self.discount, "store": 0})
 
     class Rejected(Aggregate.Created):
         merchant_id: str
@@ -79,10 +82,34 @@ class Redemption(Aggregate):
             redemption.status = RedemptionStatus.REVERSED
             redemption.reversal = {"reason": self.reason, "by": self.by, "at": self.timestamp}
 
+    class PartiallyReversed(Aggregate.Event):
+        """R8: some lines came back; the discount on the kept lines was decided again under the
+        same campaign version, and the difference (and its cost split) is given back."""
+
+        lines: list[dict[str, Any]]  # [{"sku", "quantity"}] returned now
+        discount_before: int
+        discount_after: int
+        costs_reversed: dict[str, int]
+        reason: str
+        by: str
+        voucher_id: UUID
+        campaign_id: UUID
+
+        def apply(self, redemption: Redemption) -> None:
+            redemption.status = RedemptionStatus.PARTIALLY_REVERSED
+            redemption.discount_in_force = self.discount_after
+            for party, amount in self.costs_reversed.items():
+                redemption.costs_in_force[party] = redemption.costs_in_force.get(party, 0) - amount
+            for line in self.lines:
+                redemption.returned[line["sku"]] = redemption.returned.get(line["sku"], 0) + line["quantity"]
+
     def __init__(self) -> None:
         self.status = ""
         self.facts: dict[str, Any] = {}
         self.reversal: dict[str, Any] | None = None
+        self.discount_in_force = 0
+        self.costs_in_force: dict[str, int] = {}
+        self.returned: dict[str, int] = {}  # sku -> quantity returned so far
 
     @property
     def merchant_id(self) -> str:
@@ -97,19 +124,42 @@ class Redemption(Aggregate):
         return cls._create(cls.Rejected, id=redemption_id, timestamp=at, **facts)
 
     def reverse(self, reason: str, by: str, at: datetime) -> None:
-        if self.status != RedemptionStatus.REDEEMED:
-            raise InvalidTransition(f"a {self.status} redemption cannot be reversed",
-                                    code="redemption_not_reversible")
-        reason = reason.strip()
-        if not reason or len(reason) > 500:
-            raise InvalidInput("a reason of 1-500 characters is required", code="reason_required")
+        """R4: give back what is still in force (after any partial reversals) and the use."""
+        self._require_in_force()
         self.trigger_event(
             self.Reversed,
-            reason=reason,
+            reason=_reason(reason),
             by=by,
             voucher_id=self.facts["voucher_id"],
             campaign_id=self.facts["campaign_id"],
-            discount=self.facts["discount"],
-            costs=self.facts.get("costs"),
+            discount=self.discount_in_force,
+            costs=dict(self.costs_in_force),
             timestamp=at,
         )
+
+    def reverse_partly(self, lines: list[dict[str, Any]], discount_after: int,
+                       costs_after: dict[str, int], reason: str, by: str, at: datetime) -> None:
+        """R8: lines returned; the discount in force becomes `discount_after` (never more)."""
+        self._require_in_force()
+        after = min(discount_after, self.discount_in_force)
+        reversed_costs = {party: self.costs_in_force.get(party, 0) - costs_after.get(party, 0)
+                          for party in ("group", "store")}
+        if after == self.discount_in_force:
+            reversed_costs = {"group": 0, "store": 0}
+        self.trigger_event(
+            self.PartiallyReversed, lines=lines, discount_before=self.discount_in_force,
+            discount_after=after, costs_reversed=reversed_costs, reason=_reason(reason), by=by,
+            voucher_id=self.facts["voucher_id"], campaign_id=self.facts["campaign_id"], timestamp=at,
+        )
+
+    def _require_in_force(self) -> None:
+        if self.status not in (RedemptionStatus.REDEEMED, RedemptionStatus.PARTIALLY_REVERSED):
+            raise InvalidTransition(f"a {self.status} redemption cannot be reversed",
+                                    code="redemption_not_reversible")
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InvalidInput("a reason of 1-500 characters is required", code="reason_required")
+    return reason

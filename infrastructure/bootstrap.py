@@ -19,6 +19,7 @@ from application.points import PointsService
 from application.points_history import PointsHistory
 from application.pools import PoolService
 from application.redemptions import RedemptionService
+from application.returns import ReturnService
 from application.segments import SegmentService
 from application.stacks import StackService
 from application.vouchers import VoucherService
@@ -47,6 +48,7 @@ class Container:
     redemptions: RedemptionService
     stacks: StackService
     holds: HoldService
+    returns: ReturnService
     points: PointsService
     merchants: MerchantService
     segments: SegmentService
@@ -96,6 +98,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         redemptions=redemptions,
         stacks=stacks,
         holds=HoldService(stacks),
+        returns=ReturnService(redemptions),
         merchants=merchants,
         segments=segments,
         points=points,

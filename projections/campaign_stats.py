@@ -21,7 +21,7 @@ STATUS_EVENTS = {
 
 class CampaignStats(Projection):
     name = "campaign_stats"
-    version = 2  # 2: cost by bearer
+    version = 3  # 2: cost by bearer; 3: partial reversals
     tables = {
         "campaign_stats": (
             "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, key TEXT NOT NULL, "
@@ -49,6 +49,9 @@ class CampaignStats(Projection):
             Redemption.Reversed: lambda e, tx, _: self._bump(
                 tx, e.campaign_id, e, reversed=1, discount_total=-e.discount, **_costs(e, -1)),
             Redemption.Rejected: self._rejected,
+            Redemption.PartiallyReversed: lambda e, tx, _: self._bump(
+                tx, e.campaign_id, e, discount_total=e.discount_after - e.discount_before,
+                cost_group=-e.costs_reversed.get("group", 0), cost_store=-e.costs_reversed.get("store", 0)),
         }
         for event_class in STATUS_EVENTS:
             handlers[event_class] = self._status

@@ -20,7 +20,7 @@ COLUMNS = (
 
 class RedemptionLog(Projection):
     name = "redemption_log"
-    version = 2  # 2: cost split columns
+    version = 3  # 2: cost split columns; 3: partial reversals
     tables = {
         "redemption_log": (
             "merchant_id TEXT NOT NULL, redemption_id TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -44,7 +44,16 @@ class RedemptionLog(Projection):
             Redemption.Recorded: self._attempt,
             Redemption.Rejected: self._attempt,
             Redemption.Reversed: self._reversed,
+            Redemption.PartiallyReversed: self._partly,
         }
+
+    def _partly(self, e: Redemption.PartiallyReversed, tx: Tx, _: int) -> None:
+        tx.execute(
+            "UPDATE redemption_log SET status='partially_reversed', discount=?, "
+            "cost_group = cost_group - ?, cost_store = cost_store - ? WHERE redemption_id=?",
+            (e.discount_after, e.costs_reversed.get("group", 0), e.costs_reversed.get("store", 0),
+             str(e.originator_id)),
+        )
 
     def _attempt(self, e: Any, tx: Tx, position: int) -> None:
         accepted = isinstance(e, Redemption.Recorded)

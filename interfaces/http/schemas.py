@@ -175,6 +175,16 @@ class StackIn(Strict):
     channel: Literal["online", "offline"] | None = None
 
 
+class ReturnedLineIn(Strict):
+    sku: Text
+    quantity: int = Field(strict=True, ge=1, le=1_000_000)
+
+
+class ReturnIn(Strict):
+    lines: list[ReturnedLineIn] = Field(min_length=1, max_length=500)
+    reason: Reason
+
+
 class HoldIn(StackIn):
     seconds: int = Field(900, strict=True, ge=1, le=86_400, description="how long the hold lasts")
 
@@ -279,7 +289,7 @@ class ReversalOut(BaseModel):
 
 class RedemptionOut(Out):
     id: str
-    status: Literal["redeemed", "rejected", "reversed"]
+    status: Literal["redeemed", "rejected", "reversed", "partially_reversed"]
     code: str
     voucher_id: str | None
     campaign_id: str | None
@@ -290,6 +300,8 @@ class RedemptionOut(Out):
     channel: str | None
     currency: str
     discount: int
+    discount_in_force: int = 0
+    returned: list[dict[str, Any]] = []
     points_awarded: int = 0
     allocations: list[AllocationOut] = []
     costs: CostsOut | None = None

@@ -210,6 +210,8 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/v1/redemptions", READER, None),
     ("GET", "/v1/redemptions/{redemption_id}", READER, None),
     ("POST", "/v1/redemptions/{redemption_id}/reversal", SUPPORT, {"reason": "returned"}),
+    ("POST", "/v1/redemptions/{redemption_id}/returns", SUPPORT,
+     {"lines": [{"sku": "x", "quantity": 1}], "reason": "returned"}),
     ("GET", "/v1/customers/{customer_id}/wallet", WALLET_READER, None),
     ("GET", "/v1/audit/streams/{aggregate_id}", AUDITOR, None),
     ("GET", "/v1/audit/projections", AUDITOR, None),

@@ -20,6 +20,7 @@ from interfaces.http.schemas import (
     ReasonIn,
     RedeemIn,
     RedemptionOut,
+    ReturnIn,
     StackIn,
     StackRedemptionOut,
     StackValidationOut,
@@ -82,6 +83,16 @@ def reverse(redemption_id: UUID, body: ReasonIn, actor: Support, services: Servi
         services.redemptions.reverse(actor, redemption_id, body.reason, idempotency_key))
 
 
+@router.post("/redemptions/{redemption_id}/returns", response_model=RedemptionOut)
+def return_lines(redemption_id: UUID, body: ReturnIn, actor: Support, services: Services,
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Some lines came back: the discount on the kept lines is decided again and the difference
+    reversed (everything back: the whole redemption is reversed)."""
+    lines = [(line.sku, line.quantity) for line in body.lines]
+    return command_response(services.returns.return_lines(actor, redemption_id, lines, body.reason,
+                                                          idempotency_key))
+
+
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionOut)
 def get_redemption(redemption_id: UUID, actor: Reader, services: Services) -> dict[str, Any]:
     """One redemption or rejection, from its event stream."""
@@ -94,7 +105,7 @@ def redemption_log(
     campaign: Annotated[str | None, Query(max_length=64, description="campaign key")] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     code: Annotated[str | None, Query(max_length=64)] = None,
-    status: Literal["redeemed", "rejected", "reversed"] | None = None,
+    status: Literal["redeemed", "rejected", "reversed", "partially_reversed"] | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
