@@ -10,6 +10,7 @@ none — a refused stack records a rejection for each code that failed, and rede
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,7 @@ class StackRequest:
     customer_id: str | None = None
     store_id: str | None = None
     channel: str | None = None
+    apply_linked: bool = False  # V6: add the customer's linked codes that improve the stack
 
     def single(self, code: str) -> RedeemRequest:
         return RedeemRequest(code=code, order=self.order, customer_id=self.customer_id,
@@ -51,7 +53,7 @@ class StackRequest:
 
     def payload(self) -> dict[str, Any]:
         return {"codes": list(self.codes), "order": self.order.to_dict(), "customer_id": self.customer_id,
-                "store_id": self.store_id, "channel": self.channel}
+                "store_id": self.store_id, "channel": self.channel, "apply_linked": self.apply_linked}
 
 
 @dataclass
@@ -71,14 +73,17 @@ class _Item:
 class StackService:
     """Validate and redeem stacks with the single-code pieces of the redemption service."""
 
-    def __init__(self, redemptions: RedemptionService) -> None:
+    def __init__(self, redemptions: RedemptionService,
+                 linked_codes: Callable[[str, str], list[str]] | None = None) -> None:
         self.redemptions = redemptions
+        self.linked_codes = linked_codes  # (merchant, customer) -> codes linked to the customer
 
     def validate(self, actor: Actor, request: StackRequest) -> dict[str, Any]:
         """Would this stack apply, code by code, and for how much in all? Records nothing."""
         request = _checked(request)
-        items = self._evaluate(actor.merchant_id, request, self.redemptions.executor.clock())
-        return _body(items, request)
+        at = self.redemptions.executor.clock()
+        request = _some(self._with_linked(actor.merchant_id, request, at))
+        return _body(self._evaluate(actor.merchant_id, request, at), request)
 
     def redeem(self, actor: Actor, request: StackRequest, idempotency_key: str | None = None
                ) -> CommandResult:
@@ -88,12 +93,14 @@ class StackService:
         return self.redemptions.executor.run(
             actor=actor, operation="redeem_stack", payload=request.payload(),
             decide=lambda at: self.decide_redemption(merchant, request, at),
-            idempotency_key=idempotency_key, lock_key=_voucher_id(merchant, request.codes[0]),
+            idempotency_key=idempotency_key,
+            lock_key=_voucher_id(merchant, request.codes[0]) if request.codes else None,
         )
 
     def decide_redemption(self, merchant: str, request: StackRequest, at: datetime,
                           hold_id: UUID | None = None) -> Outcome:
         """The outcome of redeeming the stack now (confirming `hold_id`, if given)."""
+        request = _some(self._with_linked(merchant, request, at))
         stack_id = uuid.uuid4()
         shared: dict[UUID, PointsAccount] = {}
         items = self._evaluate(merchant, request, at, stack_id=stack_id, shared=shared,
@@ -116,6 +123,20 @@ class StackService:
         items = self._evaluate(merchant, request, at)
         vouchers = [i.loaded.voucher for i in sorted(items, key=lambda i: i.given) if i.loaded.voucher]
         return _body(items, request), vouchers
+
+    def _with_linked(self, merchant: str, request: StackRequest, at: datetime) -> StackRequest:
+        """V6: each linked code of the customer joins when the stack stays valid and gives more."""
+        if not (request.apply_linked and request.customer_id and self.linked_codes):
+            return request
+        best = _value(self._evaluate(merchant, request, at))
+        for code in self.linked_codes(merchant, request.customer_id):
+            if code in request.codes or len(request.codes) >= MAX_CODES:
+                continue
+            trial = replace(request, codes=(*request.codes, code))
+            items = self._evaluate(merchant, trial, at)
+            if all(i.decision and i.decision.accepted for i in items) and _value(items) > best:
+                request, best = trial, _value(items)
+        return replace(request, apply_linked=False)
 
     def _evaluate(self, merchant: str, request: StackRequest, at: datetime, *,
                   stack_id: UUID | None = None, shared: dict[UUID, PointsAccount] | None = None,
@@ -169,9 +190,21 @@ class StackService:
         return Outcome(404 if all_unknown and len(refused) == len(items) else 422, body, tuple(rejections))
 
 
+def _some(request: StackRequest) -> StackRequest:
+    if not request.codes:
+        raise InvalidInput("no code to apply: none given and none linked applies", code="no_codes")
+    return request
+
+
+def _value(items: list[_Item]) -> tuple[int, int]:
+    accepted = [i.decision for i in items if i.decision is not None and i.decision.accepted]
+    return sum(d.discount for d in accepted), sum(d.points for d in accepted)
+
+
 def _checked(request: StackRequest) -> StackRequest:
     codes = tuple(canonical_code(c) for c in request.codes)
-    if not 1 <= len(codes) <= MAX_CODES:
+    least = 0 if request.apply_linked and request.customer_id else 1  # linked codes may fill it
+    if not least <= len(codes) <= MAX_CODES:
         raise InvalidInput(f"a stack has 1..{MAX_CODES} codes", code="invalid_stack")
     if len(set(codes)) != len(codes):
         raise InvalidInput("a code appears twice in the stack", code="duplicate_codes")

@@ -47,6 +47,7 @@ def voucher_view(voucher: Voucher, campaign: Campaign | None = None) -> dict[str
         "holder": voucher.holder,
         "redemption_limit": voucher.redemption_limit,
         "redemption_count": voucher.redemption_count,
+        "linked": voucher.linked,
         "version": voucher.version,
         "issued_at": iso(voucher.created_on),
     }

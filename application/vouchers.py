@@ -82,8 +82,15 @@ class VoucherService:
             lock_key=Campaign.id_for(merchant, campaign_key),
         )
 
-    def assign_voucher(
+    def link_voucher(
         self, actor: Actor, code: str, customer_id: str, idempotency_key: str | None = None
+    ) -> CommandResult:
+        """V6: link a physical code to a customer; it is applied at their next checkout."""
+        return self.assign_voucher(actor, code, customer_id, idempotency_key, linked=True)
+
+    def assign_voucher(
+        self, actor: Actor, code: str, customer_id: str, idempotency_key: str | None = None,
+        *, linked: bool = False,
     ) -> CommandResult:
         """Give an existing open code to a customer; it then shows in their wallet."""
         merchant = actor.merchant_id
@@ -95,11 +102,12 @@ class VoucherService:
             if campaign.status in ("ended", "disabled"):
                 raise InvalidTransition(f"the campaign is {campaign.status}", code="campaign_closed")
             valid_from, valid_until = campaign.terms.rules.validity.window(at)
-            voucher.assign(customer_id, at, valid_from=valid_from, valid_until=valid_until)
+            voucher.assign(customer_id, at, valid_from=valid_from, valid_until=valid_until,
+                           linked=linked)
             return Outcome(200, voucher_view(voucher, campaign), (voucher,))
 
         return self.executor.run(
-            actor=actor, operation="assign_voucher",
+            actor=actor, operation="link_voucher" if linked else "assign_voucher",
             payload={"code": code, "customer_id": customer_id},
             decide=decide, idempotency_key=idempotency_key,
             lock_key=Voucher.id_for(merchant, code),

@@ -48,9 +48,11 @@ class Voucher(Aggregate):
         redemption_limit: int | None
         valid_from: datetime | None = None
         valid_until: datetime | None = None
+        linked: bool = False  # V6: a physical code the customer linked; applied automatically
 
         def apply(self, voucher: Voucher) -> None:
             voucher.holder = self.customer_id
+            voucher.linked = self.linked
             if self.valid_from is not None or self.valid_until is not None:
                 voucher.valid_from, voucher.valid_until = self.valid_from, self.valid_until
 
@@ -107,6 +109,7 @@ class Voucher(Aggregate):
         self.holds: list[dict[str, Any]] = []  # uses set aside (R7); lapsed ones count no more
         self.valid_from: datetime | None = None
         self.valid_until: datetime | None = None
+        self.linked = False
 
     @staticmethod
     def id_for(merchant_id: str, code: str) -> UUID:
@@ -171,14 +174,14 @@ class Voucher(Aggregate):
         return sum(1 for u in self.uses if order is not None and u["order"] == order)
 
     def assign(self, customer_id: str, at: datetime, *, valid_from: datetime | None = None,
-               valid_until: datetime | None = None) -> None:
+               valid_until: datetime | None = None, linked: bool = False) -> None:
         if self.holder is not None:
             raise InvalidTransition("the voucher is already assigned", code="voucher_already_assigned")
         if self.redemption_count:
             raise InvalidTransition("a used voucher cannot be assigned", code="voucher_already_used")
         self.trigger_event(self.Assigned, customer_id=customer_id, campaign_id=self.campaign_id,
                            code=self.code, redemption_limit=self.redemption_limit,
-                           valid_from=valid_from, valid_until=valid_until, timestamp=at)
+                           valid_from=valid_from, valid_until=valid_until, linked=linked, timestamp=at)
 
     def redeem(self, redemption_id: UUID, customer_id: str | None, discount: int, at: datetime,
                order_id: str | None = None, hold_id: UUID | None = None) -> None:

@@ -14,6 +14,7 @@ from application.commands import CommandExecutor
 from application.holds import HoldService
 from application.ledger import Ledger
 from application.merchants import MerchantService
+from application.offers import OfferService
 from application.partner_codes import PartnerCodeService
 from application.points import PointsService
 from application.points_history import PointsHistory
@@ -47,6 +48,7 @@ class Container:
     vouchers: VoucherService
     redemptions: RedemptionService
     stacks: StackService
+    offers: OfferService
     holds: HoldService
     returns: ReturnService
     points: PointsService
@@ -81,11 +83,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     merchants = MerchantService(executor, ledger)
     segments = SegmentService(executor, ledger)
     redemptions = RedemptionService(executor, ledger, points, merchants, segments)
-    stacks = StackService(redemptions)
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
     pool_stock = PoolStockReader(hub, db, settings.read_wait_seconds)
+    queries = QueryService(hub, db, clock, settings.read_wait_seconds)
+    stacks = StackService(redemptions, linked_codes=lambda m, c: _linked_codes(queries, m, c))
     return Container(
         settings=settings,
         clock=clock,
@@ -98,6 +101,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         redemptions=redemptions,
         stacks=stacks,
         holds=HoldService(stacks),
+        offers=OfferService(stacks, queries),
         returns=ReturnService(redemptions),
         merchants=merchants,
         segments=segments,
@@ -106,8 +110,14 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         audit=AuditService(ledger),
         decisions=DecisionAudit(ledger),
         projections=hub,
-        queries=QueryService(hub, db, clock, settings.read_wait_seconds),
+        queries=queries,
         pools=PoolService(executor, ledger, pool_stock, rng or random.SystemRandom()),
         partner_codes=PartnerCodeService(executor, ledger, pool_stock),
         pool_stock=pool_stock,
     )
+
+
+def _linked_codes(queries: QueryService, merchant_id: str, customer_id: str) -> list[str]:
+    """V6: the customer's linked codes that may still be used, from the wallet."""
+    held = queries.wallet(merchant_id, customer_id)["vouchers"]
+    return [v["code"] for v in held if v.get("linked") and v["state"] != "redeemed" and not v["expired"]]

@@ -29,6 +29,18 @@ class Settings(BaseSettings):
     postgres_pool_size: int = Field(default=10, ge=1)
     postgres_max_overflow: int = Field(default=20, ge=0)
     seed_demo: bool = True
+    # Automation in `promo serve`: workflow and webhook policies, webhook delivery, scheduled jobs.
+    automation: bool = True
+    scheduler_tick_seconds: float = Field(default=30.0, gt=0, le=3600)
+    policy_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    # Retries wait base, 2·base, 4·base … seconds, at most the cap.
+    webhook_backoff_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
+    # How far back date triggers look for occurrences missed while the service was down.
+    job_catch_up_days: int = Field(default=7, ge=0, le=366)
 
     @field_validator("database_url")
     @classmethod

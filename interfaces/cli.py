@@ -11,6 +11,7 @@ from domain.api_key import ROLES
 from domain.errors import DomainError
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
+from interfaces.automation_cli import add_automation_commands, clock_for
 from interfaces.pool_cli import add_pool_commands
 
 
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    container = build(settings)
+    container = build(settings, clock=clock_for(args))
     try:
         result: int = args.func(container, args)
         return result
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--merchant", help="only this merchant's accounts")
     verify.set_defaults(func=_verify)
     add_pool_commands(commands)
+    add_automation_commands(commands)
     return parser
 
 
@@ -88,7 +90,8 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
                   f"  try: curl -s -H 'Authorization: Bearer {demo.api_key}' "
                   f"http://{host}:{port}/v1/campaigns\n  live code: {demo.code} (10% off, EUR)",
                   flush=True)
-    uvicorn.run(create_app(container), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(create_app(container, run_automation=settings.automation), host=host, port=port,
+                log_level=settings.log_level)
     return 0
 
 

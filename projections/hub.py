@@ -11,16 +11,23 @@ from domain.errors import NotFound
 from infrastructure.database import LibraryDatabase
 from projections.audit import AuditReport, audit_projection
 from projections.base import Projection
+from projections.campaign_schedule import CampaignSchedule
 from projections.campaign_stats import CampaignStats
+from projections.customer_facts import CustomerFacts
+from projections.distribution import Distribution
 from projections.points_ledger import PointsLedger
 from projections.pool_stock import PoolStock
 from projections.redemption_log import RedemptionLog
 from projections.runner import ProjectionRunner, TrackingMoved
 from projections.wallet import Wallet
+from projections.webhook_log import WebhookLog
+from projections.workflow_runs import WorkflowRuns
 
 log = logging.getLogger(__name__)
 
-PROJECTIONS: tuple[type[Projection], ...] = (Wallet, CampaignStats, RedemptionLog, PointsLedger, PoolStock)
+PROJECTIONS: tuple[type[Projection], ...] = (Wallet, CampaignStats, RedemptionLog, PointsLedger, PoolStock,
+                                              CustomerFacts, WorkflowRuns, WebhookLog, CampaignSchedule,
+                                              Distribution)
 
 
 class ProjectionHub:

@@ -20,11 +20,12 @@ from projections.campaign_stats import STATUS_EVENTS
 
 class Wallet(Projection):
     name = "wallet"
+    version = 2  # 2: linked codes (V6)
     tables = {
         "wallet_vouchers": (
             "merchant_id TEXT NOT NULL, voucher_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
             "code TEXT NOT NULL, campaign_id TEXT NOT NULL, redemption_limit BIGINT, "
-            "redemption_count BIGINT NOT NULL, assigned_at TEXT NOT NULL, "
+            "redemption_count BIGINT NOT NULL, assigned_at TEXT NOT NULL, linked BIGINT NOT NULL, "
             "PRIMARY KEY (merchant_id, voucher_id)"
         ),
         "wallet_campaigns": (
@@ -85,9 +86,9 @@ class Wallet(Projection):
 
     @staticmethod
     def _hold(tx: Tx, e: Any, merchant_id: str, customer_id: str) -> None:
-        tx.execute("INSERT INTO wallet_vouchers VALUES (?,?,?,?,?,?,0,?)",
+        tx.execute("INSERT INTO wallet_vouchers VALUES (?,?,?,?,?,?,0,?,?)",
                    (merchant_id, str(e.originator_id), customer_id, e.code, str(e.campaign_id),
-                    e.redemption_limit, iso(e.timestamp)))
+                    e.redemption_limit, iso(e.timestamp), 1 if getattr(e, "linked", False) else 0))
 
     @staticmethod
     def _partner_sold(e: PartnerCode.Sold, tx: Tx, _: int) -> None:
@@ -153,6 +154,7 @@ def _voucher(row: dict[str, Any], now: str) -> dict[str, Any]:
         "voucher_id": row["voucher_id"], "code": row["code"],
         "state": "redeemed" if exhausted else "assigned",
         "source": "platform", "status": "redeemed" if exhausted else "open",
+        "linked": bool(row["linked"]),
         "redemption_count": count, "redemption_limit": limit,
         "campaign": {"id": row["campaign_id"], "key": row["key"], "name": row["name"],
                      "status": row["status"]},

@@ -13,13 +13,17 @@ from interfaces.http import problems
 from interfaces.http.routers import (
     audit,
     campaigns,
+    customer_facts,
     customers,
+    distribution,
     holds,
     merchant,
     points,
     pools,
     redemptions,
     vouchers,
+    webhooks,
+    workflows,
 )
 
 DESCRIPTION = """Event-sourced promotions: campaigns, vouchers, redemptions, wallets.
@@ -30,21 +34,28 @@ queries take as `min_position` to read their own writes. Errors are `application
 with a stable `code`. Money is integer minor units with an ISO 4217 currency."""
 
 
-def create_app(container: Container, *, run_projections: bool = True) -> FastAPI:
-    """The API over `container`; with `run_projections`, read models update in this process."""
+def create_app(container: Container, *, run_projections: bool = True,
+               run_automation: bool = False) -> FastAPI:
+    """The API over `container`; with `run_projections`, read models update in this process;
+    with `run_automation` (`promo serve`), workflows, webhooks and scheduled jobs run here too."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if run_projections:
             container.start_projections()
+        if run_automation:
+            container.start_automation()
         yield
+        if run_automation:
+            container.automation.stop()
         if run_projections:
             container.projections.stop()
 
     app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     problems.install(app)
-    for module in (campaigns, vouchers, redemptions, holds, customers, points, pools, merchant, audit):
+    for module in (campaigns, vouchers, redemptions, holds, customers, points, pools, merchant, audit,
+                   customer_facts, workflows, webhooks, distribution):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["system"])

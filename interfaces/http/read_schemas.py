@@ -22,6 +22,7 @@ class WalletVoucher(BaseModel):
     status: str = Field("open", description="platform codes: open/redeemed; partner codes: sold/redeemed")
     partner_code: str | None = None
     internal_code: str | None = Field(None, description="our reference for a partner code (P3)")
+    linked: bool = Field(False, description="a physical code the customer linked (V6): auto-applied")
     redemption_count: int
     redemption_limit: int | None
     campaign: WalletCampaign

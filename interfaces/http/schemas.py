@@ -168,8 +168,17 @@ class RedeemIn(Strict):
 class StackIn(Strict):
     """Several codes on one order (R3); applied in the documented order, all or nothing."""
 
-    codes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=10)
+    codes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(max_length=10)
     customer_id: Text | None = None
+    order: OrderIn
+    store_id: Text | None = None
+    channel: Literal["online", "offline"] | None = None
+    apply_linked: bool = Field(False, description="add the customer's linked codes (V6) that make the "
+                               "stack give more; with it, codes may be empty")
+
+
+class BestOfferIn(Strict):
+    customer_id: Text
     order: OrderIn
     store_id: Text | None = None
     channel: Literal["online", "offline"] | None = None
@@ -241,6 +250,7 @@ class VoucherOut(Out):
     redemption_count: int
     version: int
     issued_at: str
+    linked: bool = False
     campaign_key: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
@@ -351,6 +361,20 @@ class HoldOut(Out):
 
 class HoldRedemptionOut(StackRedemptionOut):
     hold_id: str
+
+
+class BestStackOut(BaseModel):
+    codes: list[str]
+    discount: int
+    points: int
+    order_of_application: list[str]
+
+
+class BestOffersOut(BaseModel):
+    customer_id: str
+    currency: str
+    best_stack: BestStackOut
+    offers: list[StackItemOut]
 
 
 class Problem(BaseModel):

@@ -18,9 +18,12 @@ from application.clock import ManualClock
 from application.commands import Actor
 from application.points import EntryContext
 from application.redemptions import RedeemRequest
+from application.webhook_events import event_id
 from domain.campaign import Campaign
+from domain.customer import Customer
 from domain.eligibility import Order
 from domain.errors import InvalidInput
+from domain.webhook import WebhookDelivery
 from infrastructure.bootstrap import Container
 from projections.hub import PROJECTIONS
 from projections.queries import ProjectionLagging
@@ -59,6 +62,7 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
     ctx = EntryContext(source="INSTORE", till_id="T1", store_id="S1", transaction_id=f"{tag}-tx")
     step(c.points.define_program(actor, "main", "Main", 365))
     step(c.points.define_program(actor, "fuel", "Fuel", None))
+    automation(c, actor, tag, step)
     alice, bob = f"{tag}-alice", f"{tag}-bob"
     step(c.points.credit(actor, alice, "main", "regular", "allocation", 500, ctx))
     step(c.points.credit(actor, alice, "fuel", "regular", "allocation", 300, ctx))
@@ -105,10 +109,39 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
                                                     "reward": reward_amount_off(200), "stock": 9}))
     step(c.campaigns.change_status(actor, draft, "submit"))
     step(c.campaigns.change_status(actor, draft, "reject", "too generous"))
+    automation_campaigns(c, actor, single, step)
     step(c.campaigns.change_status(actor, single, "disable", "fraud suspected"))
 
     step(redeem(c, actor, codes[5], None))  # campaign_disabled
     return dict(statuses)
+
+
+def automation(c: Container, actor: Actor, tag: str, step: Callable[[Any], Any]) -> None:
+    """Issue 6 near the start (the crash tests fault two-thirds in): customer and order facts, a
+    workflow that fires, a webhook with deliveries and an attempt."""
+    step(c.webhooks.create_subscription(actor, f"{tag}-hook", "http://127.0.0.1:9/hook",
+                                        ["customer.registered", "workflow.completed"]))
+    step(c.workflows.define(actor, f"{tag}-welcome", {
+        "name": "Welcome", "trigger": {"type": "customer_registered"},
+        "effects": [{"type": "credit_points", "program": "main", "points": 10}]}))
+    step(c.customer_facts.register_customer(actor, f"{tag}-carol", birthday="1990-03-01"))
+    step(c.customer_facts.complete_order(actor, f"{tag}-o1", customer_id=f"{tag}-carol", amount=150_000,
+                                         currency="EUR", channel="online"))
+    step(c.customer_facts.return_order(actor, f"{tag}-o1", 50_000, "damaged"))
+    c.policies.run_once()  # the workflow fires; the outbox schedules deliveries
+    registered = next(iter(c.ledger.events.get(Customer.id_for(actor.merchant_id, f"{tag}-carol"))))
+    first = WebhookDelivery.id_for(actor.merchant_id, f"{tag}-hook", event_id(registered))
+    claimed = c.webhooks.start_attempt(first)
+    assert claimed is not None
+    c.webhooks.finish_attempt(first, claimed[2], 503, "HTTP 503", 12)
+    step(c.workflows.set_paused(actor, f"{tag}-welcome", True))
+
+
+def automation_campaigns(c: Container, actor: Actor, campaign: str, step: Callable[[Any], Any]) -> None:
+    """Issue 6 on a live campaign with stock and codes: a stock alert. (Exports catch their read
+    model up first, which this activity must not do: tests/automation audits them instead.)"""
+    step(c.stock_alerts.set_threshold(actor, campaign, 8))
+    assert c.stock_alerts.check(actor.merchant_id, campaign)  # fewer than 8 left: alerted once
 
 
 def rows(c: Container, name: str) -> Rows:

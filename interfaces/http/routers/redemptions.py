@@ -17,6 +17,9 @@ from domain.eligibility import Order, OrderLine
 from interfaces.http.read_schemas import RedemptionLogOut
 from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
 from interfaces.http.schemas import (
+    BestOfferIn,
+    BestOffersOut,
+    OrderIn,
     ReasonIn,
     RedeemIn,
     RedemptionOut,
@@ -33,10 +36,7 @@ router = APIRouter(prefix="/v1", tags=["redemptions"], responses=ERRORS)
 
 
 def _request(body: RedeemIn) -> RedeemRequest:
-    lines = [OrderLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
-                       category=line.category) for line in body.order.lines]
-    order = Order.build(body.order.amount, body.order.currency, body.order.id, lines)
-    return RedeemRequest(code=body.code, order=order, customer_id=body.customer_id,
+    return RedeemRequest(code=body.code, order=_order(body.order), customer_id=body.customer_id,
                          store_id=body.store_id, channel=body.channel)
 
 
@@ -54,11 +54,24 @@ def redeem(body: RedeemIn, actor: Checkout, services: Services,
     return command_response(services.redemptions.redeem(actor, _request(body), idempotency_key))
 
 
+def _order(body: OrderIn) -> Order:
+    lines = [OrderLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price,
+                       category=line.category) for line in body.lines]
+    return Order.build(body.amount, body.currency, body.id, lines)
+
+
 def _stack(body: StackIn) -> StackRequest:
-    single = _request(RedeemIn(code=body.codes[0], customer_id=body.customer_id, order=body.order,
-                               store_id=body.store_id, channel=body.channel))
-    return StackRequest(codes=tuple(body.codes), order=single.order, customer_id=body.customer_id,
-                        store_id=body.store_id, channel=body.channel)
+    return StackRequest(codes=tuple(body.codes), order=_order(body.order), customer_id=body.customer_id,
+                        store_id=body.store_id, channel=body.channel, apply_linked=body.apply_linked)
+
+
+@router.post("/best-offers", response_model=BestOffersOut)
+def best_offers(body: BestOfferIn, actor: Checkout, services: Services,
+                min_position: MinPosition = None) -> dict[str, Any]:
+    """The customer's wallet vouchers ranked by what they give this cart, and the best stack."""
+    return services.offers.best_offers(actor, body.customer_id, _order(body.order),
+                                       store_id=body.store_id, channel=body.channel,
+                                       min_position=min_position)
 
 
 @router.post("/stack-validations", response_model=StackValidationOut)

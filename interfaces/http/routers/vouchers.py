@@ -20,6 +20,14 @@ def get_voucher(code: str, actor: VoucherReader, services: Services) -> dict[str
     return services.vouchers.get_voucher(actor.merchant_id, code)
 
 
+@router.post("/{code}/link", response_model=VoucherOut)
+def link_voucher(code: str, body: CustomerIn, actor: Assigner, services: Services,
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Link a physical code to a customer: it joins their wallet and is applied automatically at
+    their next stack validation or redemption with `apply_linked`, when it gives more."""
+    return command_response(services.vouchers.link_voucher(actor, code, body.customer_id, idempotency_key))
+
+
 @router.post("/{code}/assignment", response_model=VoucherOut)
 def assign_voucher(code: str, body: CustomerIn, actor: Assigner, services: Services,
                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
