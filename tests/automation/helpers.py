@@ -45,4 +45,10 @@ def automation_rows(c: Any, actor: Any, tag: str = "x") -> None:
         "reward": {"type": "amount_off", "amount": 100, "min_spend": 0}})
     c.stock_alerts.set_threshold(actor, f"{tag}-stock", 3)
     c.vouchers.issue_codes(actor, f"{tag}-stock", count=2)
+    c.stock_alerts.check(actor.merchant_id, f"{tag}-stock")
     c.distribution.export_codes(actor, f"{tag}-stock", "b1", 1)
+    c.automation_reader.freshen(["webhook_log"])
+    for delivery in c.automation_reader.due_deliveries("9999", 2):
+        claimed = c.webhooks.start_attempt(delivery)
+        if claimed is not None:
+            c.webhooks.finish_attempt(delivery, claimed[2], 200, None, 3)
