@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 from dataclasses import dataclass
+from typing import Any
 
 from application.access import AccessService
 from application.audit import AuditService, DecisionAudit
 from application.campaigns import CampaignService
 from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
+from application.customer_facts import CustomerFactsService
+from application.distribution import DistributionService
 from application.holds import HoldService
+from application.jobs import JobService
 from application.ledger import Ledger
 from application.merchants import MerchantService
 from application.offers import OfferService
@@ -23,10 +29,18 @@ from application.redemptions import RedemptionService
 from application.returns import ReturnService
 from application.segments import SegmentService
 from application.stacks import StackService
+from application.stock_alerts import StockAlertService
 from application.vouchers import VoucherService
+from application.webhook_events import Publisher
+from application.webhooks import OutboxPolicy, WebhookService
+from application.workflows import WorkflowPolicy, WorkflowService
 from infrastructure.database import LibraryDatabase
+from infrastructure.policy_runner import PolicyLoop, PolicyRunner
+from infrastructure.scheduler import Automation
 from infrastructure.settings import Settings
 from infrastructure.store import eventsourcing_env
+from infrastructure.webhook_delivery import DeliveryWorker, HttpSender
+from projections.automation_reader import AutomationReader
 from projections.hub import ProjectionHub
 from projections.pool_stock import PoolStockReader
 from projections.queries import QueryService
@@ -62,11 +76,26 @@ class Container:
     pools: PoolService
     partner_codes: PartnerCodeService
     pool_stock: PoolStockReader
+    customer_facts: CustomerFactsService
+    workflows: WorkflowService
+    webhooks: WebhookService
+    stock_alerts: StockAlertService
+    distribution: DistributionService
+    automation_reader: AutomationReader
+    jobs: JobService
+    policies: PolicyLoop
+    webhook_worker: DeliveryWorker
+    automation: Automation
 
     def start_projections(self) -> None:
         self.projections.start()
 
+    def start_automation(self) -> None:
+        """Workflows, the webhook outbox and delivery, and the job scheduler (in `promo serve`)."""
+        self.automation.start()
+
     def close(self) -> None:
+        self.automation.stop()
         self.projections.stop()
         self.ledger.close()
 
@@ -83,12 +112,15 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     merchants = MerchantService(executor, ledger)
     segments = SegmentService(executor, ledger)
     redemptions = RedemptionService(executor, ledger, points, merchants, segments)
+    campaigns = CampaignService(executor, ledger)
+    vouchers = VoucherService(executor, ledger, rng or random.SystemRandom())
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
     pool_stock = PoolStockReader(hub, db, settings.read_wait_seconds)
     queries = QueryService(hub, db, clock, settings.read_wait_seconds)
     stacks = StackService(redemptions, linked_codes=lambda m, c: _linked_codes(queries, m, c))
+    automation = _automation(settings, clock, ledger, db, executor, hub, campaigns, vouchers, points)
     return Container(
         settings=settings,
         clock=clock,
@@ -96,8 +128,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         db=db,
         executor=executor,
         access=AccessService(ledger, clock),
-        campaigns=CampaignService(executor, ledger),
-        vouchers=VoucherService(executor, ledger, rng or random.SystemRandom()),
+        campaigns=campaigns,
+        vouchers=vouchers,
         redemptions=redemptions,
         stacks=stacks,
         holds=HoldService(stacks),
@@ -114,6 +146,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         pools=PoolService(executor, ledger, pool_stock, rng or random.SystemRandom()),
         partner_codes=PartnerCodeService(executor, ledger, pool_stock),
         pool_stock=pool_stock,
+        **automation,
     )
 
 
@@ -121,3 +154,32 @@ def _linked_codes(queries: QueryService, merchant_id: str, customer_id: str) -> 
     """V6: the customer's linked codes that may still be used, from the wallet."""
     held = queries.wallet(merchant_id, customer_id)["vouchers"]
     return [v["code"] for v in held if v.get("linked") and v["state"] != "redeemed" and not v["expired"]]
+
+
+def _automation(settings: Settings, clock: Clock, ledger: Ledger, db: LibraryDatabase,
+                executor: CommandExecutor, hub: ProjectionHub, campaigns: CampaignService,
+                vouchers: VoucherService, points: PointsService) -> dict[str, Any]:
+    """Issue 6's parts: customer facts, workflows, webhooks, distribution, jobs, and their runners."""
+    reader = AutomationReader(hub, db, settings.read_wait_seconds)
+    workflows = WorkflowService(executor, ledger, campaigns, vouchers, points)
+    webhooks = WebhookService(executor, ledger, max_attempts=settings.webhook_max_attempts,
+                              backoff_seconds=settings.webhook_backoff_seconds,
+                              backoff_cap_seconds=settings.webhook_backoff_max_seconds)
+    stock_alerts = StockAlertService(executor, ledger)
+    jobs = JobService(ledger, clock, reader, campaigns, points, workflows, stock_alerts,
+                      catch_up_days=settings.job_catch_up_days,
+                      process_ref=f"{socket.gethostname()}:{os.getpid()}")
+    runners = [PolicyRunner(WorkflowPolicy(workflows, ledger), ledger, db),
+               PolicyRunner(OutboxPolicy(webhooks, Publisher(ledger)), ledger, db)]
+    for runner in runners:
+        runner.setup()
+    policies = PolicyLoop(runners, ledger, settings.policy_poll_seconds)
+    worker = DeliveryWorker(webhooks, reader, clock, HttpSender(settings.webhook_timeout_seconds),
+                            poll_seconds=settings.webhook_poll_seconds)
+    return {
+        "customer_facts": CustomerFactsService(executor, ledger), "workflows": workflows,
+        "webhooks": webhooks, "stock_alerts": stock_alerts,
+        "distribution": DistributionService(executor, ledger, vouchers, reader),
+        "automation_reader": reader, "jobs": jobs, "policies": policies, "webhook_worker": worker,
+        "automation": Automation(policies, worker, jobs, settings.scheduler_tick_seconds),
+    }

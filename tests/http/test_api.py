@@ -19,6 +19,7 @@ from domain.api_key import ROLES
 from infrastructure.bootstrap import Container
 from interfaces.http.app import create_app
 from projections.hub import PROJECTIONS
+from tests.automation.helpers import automation_rows
 from tests.conftest import terms
 from tests.http.helpers import KeyMaker, assert_problem, make_keys
 
@@ -173,11 +174,13 @@ AUDITOR = {"auditor"}
 ADMIN_ONLY: set[str] = set()
 POINTS_WRITER = {"operations", "checkout", "support"}
 MERGER = {"operations", "support"}
+WEBHOOK_READER = {"operations", "auditor"}
 
 RID = str(uuid.uuid4())
 FILL = {"key": "spring", "code": "SPRING-1", "customer_id": "cust-1", "redemption_id": RID,
         "aggregate_id": RID, "name": "wallet", "program": "main", "internal_code": "NOSUCHCODE",
-        "kind": "png", "segment": "vip", "hold_id": RID}
+        "kind": "png", "segment": "vip", "order_id": "o-1", "delivery_id": RID, "batch": "b1",
+        "hold_id": RID}
 REDEEM = redeem_body("SPRING-1", "cust-1")
 # (method, route path, roles admitted besides admin, a valid body)
 ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
@@ -257,10 +260,38 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("POST", "/v1/campaigns/{key}/pool/redemptions/file", OPS, None),
     ("GET", "/v1/partner-codes/{internal_code}", VOUCHER_READER, None),
     ("GET", "/v1/partner-codes/{internal_code}/qr.{kind}", VOUCHER_READER, None),
+    # issue 6: customer facts, workflows, webhooks, distribution
+    ("POST", "/v1/customers/{customer_id}/registration", ASSIGNER, {"email": "c@example.com"}),
+    ("POST", "/v1/orders", ASSIGNER, {"id": "o-1", "amount": 1000, "currency": "EUR"}),
+    ("POST", "/v1/orders/{order_id}/returns", {"operations", "checkout", "support"}, {"reason": "r"}),
+    ("PUT", "/v1/workflows/{key}", OPS, {"name": "W", "trigger": {"type": "customer_registered"},
+                                         "effects": [{"type": "assign_voucher", "campaign": "spring"}]}),
+    ("GET", "/v1/workflows", READER, None),
+    ("GET", "/v1/workflows/{key}", READER, None),
+    ("POST", "/v1/workflows/{key}/pause", OPS, None),
+    ("POST", "/v1/workflows/{key}/resume", OPS, None),
+    ("GET", "/v1/workflows/{key}/runs", READER, None),
+    ("POST", "/v1/webhooks", ADMIN_ONLY, {"key": "crm", "url": "http://127.0.0.1:9/", "event_types": ["*"]}),
+    ("GET", "/v1/webhooks", WEBHOOK_READER, None),
+    ("GET", "/v1/webhooks/{key}", WEBHOOK_READER, None),
+    ("PATCH", "/v1/webhooks/{key}", ADMIN_ONLY, {"active": False}),
+    ("GET", "/v1/webhooks/{key}/secret", ADMIN_ONLY, None),
+    ("POST", "/v1/webhooks/{key}/secret", ADMIN_ONLY, None),
+    ("GET", "/v1/webhooks/{key}/deliveries", WEBHOOK_READER, None),
+    ("GET", "/v1/webhook-deliveries", WEBHOOK_READER, None),
+    ("GET", "/v1/webhook-deliveries/{delivery_id}", WEBHOOK_READER, None),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay", ADMIN_ONLY, None),
+    ("POST", "/v1/campaigns/{key}/distributions", ASSIGNER, {"batch": "b1", "customers": ["c-1"]}),
+    ("POST", "/v1/campaigns/{key}/distributions/file", ASSIGNER, None),
+    ("POST", "/v1/campaigns/{key}/exports", OPS, {"batch": "b1", "count": 1}),
+    ("GET", "/v1/campaigns/{key}/exports/{batch}", {"operations", "auditor"}, None),
+    ("PUT", "/v1/campaigns/{key}/stock-alert", OPS, {"threshold": 5}),
 ]
 # Routes answering with a file instead of JSON, and its media type.
 FILE_RESPONSES = {("GET", "/v1/campaigns/{key}/pool/codes.csv"): "text/csv",
-                  ("GET", "/v1/partner-codes/{internal_code}/qr.{kind}"): "image/png"}
+                  ("GET", "/v1/partner-codes/{internal_code}/qr.{kind}"): "image/png",
+                  ("POST", "/v1/campaigns/{key}/exports"): "text/csv",
+                  ("GET", "/v1/campaigns/{key}/exports/{batch}"): "text/csv"}
 PUBLIC = {("GET", "/healthz")}
 
 
@@ -806,6 +837,8 @@ def test_the_auditor_reads_raw_streams_and_audits_projections(
     container.pools.create_pool(points_actor, "spring", {"min_length": 4, "max_length": 20})
     container.pools.import_codes(points_actor, "spring", io.BytesIO(b"PARTNER0001\n"), "p.csv")
     container.pools.sell(points_actor, "spring", "order-p", customer_id="cust-1")
+    # and customer facts, a workflow run, webhook deliveries, a stock watch, an export (issue 6)
+    automation_rows(container, points_actor)
 
     # projections: status, then a replay-vs-live audit of each (once they have caught up)
     ok(client.get("/v1/redemptions", headers=auditor, params={"min_position": head(container)}))
