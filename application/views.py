@@ -53,8 +53,11 @@ def voucher_view(voucher: Voucher, campaign: Campaign | None = None) -> dict[str
     }
     if campaign is not None:
         view["campaign_key"] = campaign.key
-        view["valid_from"] = iso(voucher.valid_from or campaign.terms.starts_at)
-        view["valid_until"] = iso(voucher.valid_until or campaign.terms.ends_at)
+        # The window the code really works in: its own (from its claim) within the campaign's.
+        starts = [t for t in (voucher.valid_from, campaign.terms.starts_at) if t is not None]
+        ends = [t for t in (voucher.valid_until, campaign.terms.ends_at) if t is not None]
+        view["valid_from"] = iso(max(starts, default=None))
+        view["valid_until"] = iso(min(ends, default=None))
     return view
 
 

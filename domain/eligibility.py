@@ -194,7 +194,9 @@ def _voucher_reasons(voucher: Voucher, attempt: Attempt, per_customer: int | Non
         reasons.append(Reason("voucher_not_yet_valid", "the voucher is not valid yet"))
     if voucher.valid_until is not None and attempt.at >= voucher.valid_until:
         reasons.append(Reason("voucher_expired", "the voucher's validity has passed"))
-    if per_customer is not None and attempt.customer_id is not None \
+    if per_customer is not None and attempt.customer_id is None:
+        reasons.append(Reason("customer_required", "this code limits uses per customer"))
+    elif per_customer is not None and attempt.customer_id is not None \
             and voucher.uses_by(customer=attempt.customer_id) >= per_customer:
         reasons.append(Reason("code_customer_limit_reached",
                               f"a customer may use this code {per_customer} time(s)"))

@@ -20,12 +20,13 @@ from projections.campaign_stats import STATUS_EVENTS
 
 class Wallet(Projection):
     name = "wallet"
-    version = 2  # 2: linked codes (V6)
+    version = 3  # 2: linked codes (V6); 3: a voucher's own validity window
     tables = {
         "wallet_vouchers": (
             "merchant_id TEXT NOT NULL, voucher_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
             "code TEXT NOT NULL, campaign_id TEXT NOT NULL, redemption_limit BIGINT, "
             "redemption_count BIGINT NOT NULL, assigned_at TEXT NOT NULL, linked BIGINT NOT NULL, "
+            "own_valid_from TEXT, own_valid_until TEXT, "
             "PRIMARY KEY (merchant_id, voucher_id)"
         ),
         "wallet_campaigns": (
@@ -86,9 +87,10 @@ class Wallet(Projection):
 
     @staticmethod
     def _hold(tx: Tx, e: Any, merchant_id: str, customer_id: str) -> None:
-        tx.execute("INSERT INTO wallet_vouchers VALUES (?,?,?,?,?,?,0,?,?)",
+        tx.execute("INSERT INTO wallet_vouchers VALUES (?,?,?,?,?,?,0,?,?,?,?)",
                    (merchant_id, str(e.originator_id), customer_id, e.code, str(e.campaign_id),
-                    e.redemption_limit, iso(e.timestamp), 1 if getattr(e, "linked", False) else 0))
+                    e.redemption_limit, iso(e.timestamp), 1 if getattr(e, "linked", False) else 0,
+                    iso(getattr(e, "valid_from", None)), iso(getattr(e, "valid_until", None))))
 
     @staticmethod
     def _partner_sold(e: PartnerCode.Sold, tx: Tx, _: int) -> None:
@@ -127,9 +129,13 @@ def wallet(tx: Tx, merchant_id: str, customer_id: str, now: datetime) -> list[di
 
 
 def _validity(row: dict[str, Any], campaign_status: str, used_up: bool, now: str) -> dict[str, Any]:
-    expired = campaign_status == "ended" or (row["ends_at"] is not None and now >= row["ends_at"])
-    started = row["starts_at"] is None or now >= row["starts_at"]
-    return {"valid_from": row["starts_at"], "valid_until": row["ends_at"], "expired": expired,
+    """The window a code really works in: its own (from its claim), within the campaign's."""
+    starts = [t for t in (row["starts_at"], row.get("own_valid_from")) if t is not None]
+    ends = [t for t in (row["ends_at"], row.get("own_valid_until")) if t is not None]
+    valid_from, valid_until = max(starts, default=None), min(ends, default=None)
+    expired = campaign_status == "ended" or (valid_until is not None and now >= valid_until)
+    started = valid_from is None or now >= valid_from
+    return {"valid_from": valid_from, "valid_until": valid_until, "expired": expired,
             "usable_now": not used_up and campaign_status == "active" and started and not expired}
 
 

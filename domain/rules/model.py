@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import InvalidInput
+from domain.segment import SEGMENT_PATTERN
 
 CHANNELS = ("any", "online", "offline")
 EXCLUSIVITY = ("combinable", "exclusive", "only_with")
@@ -80,6 +81,8 @@ class Rules:
         _choice("validity.mode", self.validity.mode, VALIDITY)
         if any(not isinstance(d, int) or not 1 <= d <= 7 for d in self.days_of_week):
             raise InvalidInput("days_of_week are ISO weekdays 1..7", code="invalid_rules")
+        if self.segment is not None and not SEGMENT_PATTERN.fullmatch(self.segment):
+            raise InvalidInput("segment: 1-64 of A-Z a-z 0-9 _ . -", code="invalid_rules")
         if not isinstance(self.group_share_bp, int) or not 0 <= self.group_share_bp <= BASIS_POINTS:
             raise InvalidInput("group_share_bp must be 0..10000", code="invalid_rules")
         for name in ("per_customer_per_code", "per_order_per_code"):
@@ -100,10 +103,11 @@ class Rules:
     def from_dict(cls, data: dict[str, Any] | None) -> Rules:
         data = dict(data or {})
         try:
-            data["products"] = ProductScope(**{k: tuple(v) for k, v in (data.get("products") or {}).items()})
+            products = data.get("products") or {}
+            data["products"] = ProductScope(**{k: _listed(k, v) for k, v in products.items()})
             data["validity"] = Validity(**(data.get("validity") or {}))
             for name in ("stores", "days_of_week", "combinable_with"):
-                data[name] = tuple(data.get(name) or ())
+                data[name] = _listed(name, data.get(name) or ())
             known = {f.name for f in fields(cls)}
             unknown = set(data) - known
             if unknown:
@@ -111,6 +115,13 @@ class Rules:
             return cls(**data).validate()
         except TypeError as exc:
             raise InvalidInput(f"bad rules: {exc}", code="invalid_rules") from None
+
+
+def _listed(name: str, value: Any) -> tuple[Any, ...]:
+    """A list of values; a bare string would otherwise become a tuple of its characters."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list")
+    return tuple(value)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -94,7 +94,8 @@ class RulesIn(Strict):
     exclusivity: Literal["combinable", "exclusive", "only_with"] = "combinable"
     combinable_with: list[Key] = Field(default_factory=list, max_length=100,
                                        description="campaign keys, when exclusivity is only_with")
-    segment: Key | None = Field(None, description="only this customer segment's members")
+    segment: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                                description="only this customer segment's members")
     per_customer_per_code: Count | None = None
     per_order_per_code: Count | None = None
     cost_bearer: Literal["group", "store", "split"] = "group"
