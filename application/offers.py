@@ -33,11 +33,12 @@ class OfferService:
         codes = [v["code"] for v in held if v.get("source", "ours") != "partner"
                  and v["state"] != "redeemed" and not v["expired"]][:MAX_CANDIDATES]
         at = self.stacks.redemptions.executor.clock()
+        memo: dict[Any, Any] = {}  # one instant: every code's aggregates are loaded once
 
         def judge(stack: list[str]) -> dict[str, Any]:
             request = StackRequest(codes=tuple(stack), order=order, customer_id=customer_id,
                                    store_id=store_id, channel=channel)
-            return self.stacks.decide_validation(merchant, request, at)[0]
+            return self.stacks.decide_validation(merchant, request, at, memo)[0]
 
         offers = sorted((judge([code])["items"][0] for code in codes),
                         key=lambda i: (not i["valid"], -i["discount"], -i["points"], i["code"]))

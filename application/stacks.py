@@ -26,7 +26,7 @@ from application.redemptions import (
 )
 from application.views import redemption_view
 from domain.codes import canonical_code
-from domain.eligibility import Decision, Order, decide
+from domain.eligibility import Attempt, Decision, Order, decide
 from domain.errors import InvalidInput
 from domain.points import PointsAccount
 from domain.usage import CustomerUsage
@@ -117,12 +117,35 @@ class StackService:
         body = {**_body(items, request), "id": str(stack_id), "status": "redeemed", "redemptions": views}
         return Outcome(201, body, tuple(changed))
 
-    def decide_validation(self, merchant: str, request: StackRequest, at: datetime
-                          ) -> tuple[dict[str, Any], list[Voucher]]:
-        """The validation body at `at`, and the vouchers exactly as it saw them (for holds)."""
-        items = self._evaluate(merchant, request, at)
+    def decide_validation(self, merchant: str, request: StackRequest, at: datetime,
+                          memo: dict[Any, Any] | None = None) -> tuple[dict[str, Any], list[Voucher]]:
+        """The validation body at `at`, and the vouchers exactly as it saw them (for holds).
+
+        `memo` lets a caller judging many stacks at one instant (best offer) load each code's
+        aggregates, and the attempt's context, once.
+        """
+        items = self._evaluate(merchant, request, at, memo=memo)
         vouchers = [i.loaded.voucher for i in sorted(items, key=lambda i: i.given) if i.loaded.voucher]
         return _body(items, request), vouchers
+
+    def _loaded(self, merchant: str, single: RedeemRequest, memo: dict[Any, Any] | None) -> _Loaded:
+        if memo is None:
+            return self.redemptions._load(merchant, single)
+        key = ("loaded", single.code)
+        if key not in memo:
+            memo[key] = self.redemptions._load(merchant, single)
+        found: _Loaded = memo[key]
+        return _Loaded(found.voucher, found.campaign, found.usage)  # a fresh attempt slot per trial
+
+    def _attempt(self, merchant: str, campaign: Any, single: RedeemRequest, at: datetime,
+                 memo: dict[Any, Any] | None) -> Attempt:
+        if memo is None:
+            return self.redemptions._attempt(merchant, campaign, single, at)
+        key = ("attempt", campaign.id)
+        if key not in memo:
+            memo[key] = self.redemptions._attempt(merchant, campaign, single, at)
+        attempt: Attempt = memo[key]
+        return replace(attempt, order=single.order)
 
     def _with_linked(self, merchant: str, request: StackRequest, at: datetime) -> StackRequest:
         """V6: each linked code of the customer joins when the stack stays valid and gives more."""
@@ -140,10 +163,10 @@ class StackService:
 
     def _evaluate(self, merchant: str, request: StackRequest, at: datetime, *,
                   stack_id: UUID | None = None, shared: dict[UUID, PointsAccount] | None = None,
-                  hold_id: UUID | None = None) -> list[_Item]:
+                  hold_id: UUID | None = None, memo: dict[Any, Any] | None = None) -> list[_Item]:
         """Decide each code in application order; with `stack_id`, also apply the accepted ones."""
         svc = self.redemptions
-        items = [_Item(code, n, svc._load(merchant, request.single(code)))
+        items = [_Item(code, n, self._loaded(merchant, request.single(code), memo))
                  for n, code in enumerate(request.codes)]
         items.sort(key=lambda i: (i.kind_rank, i.given))
         keys = tuple(i.loaded.campaign.key for i in items if i.loaded.campaign is not None)
@@ -156,7 +179,7 @@ class StackService:
                 continue
             campaign = loaded.campaign
             loaded.usage = usages.get(campaign.id, loaded.usage)  # one object per campaign
-            attempt = svc._attempt(merchant, campaign, request.single(item.code), at)
+            attempt = self._attempt(merchant, campaign, request.single(item.code), at, memo)
             loaded.attempt = replace(attempt, stack=tuple(k for k in keys if k != campaign.key),
                                      remaining=tuple(remaining), hold_id=hold_id)
             uses = loaded.usage.count if loaded.usage is not None else 0
