@@ -24,7 +24,7 @@ test: $(VENV)/.dev-installed
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev-installed
-	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/[!_]*.py; do $(BIN)/python $$script || exit 1; done
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
