@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
+from application.merchants import MerchantService
 from application.views import campaign_view
 from domain.campaign import Campaign, CampaignTerms
 from domain.errors import AlreadyExists, InvalidInput, NotFound
 from domain.programs import ProgramCatalog
 from domain.rewards import Points
+from domain.template_serial import TemplateSerial
 
 # action -> whether it takes a reason
 TRANSITIONS = {"submit": False, "approve": False, "reject": True, "activate": False,
@@ -37,25 +40,40 @@ def load_campaign(ledger: Ledger, merchant_id: str, key: str) -> Campaign:
 class CampaignService:
     """Operations set campaigns up; a reviewer approves them; they run and end."""
 
-    def __init__(self, executor: CommandExecutor, ledger: Ledger) -> None:
+    def __init__(self, executor: CommandExecutor, ledger: Ledger,
+                 merchants: MerchantService | None = None, serial_width: int = 3) -> None:
         self.executor = executor
         self.ledger = ledger
+        self.merchants = merchants
+        self.serial_width = serial_width
 
     def create_campaign(
-        self, actor: Actor, key: str, terms: dict[str, Any], idempotency_key: str | None = None
+        self, actor: Actor, key: str, terms: dict[str, Any], idempotency_key: str | None = None,
+        parent: str | None = None,
     ) -> CommandResult:
+        """A campaign in draft, with its template code (C2); a sub-campaign of `parent` (C1)."""
         def decide(at: Any) -> Outcome:
             if self.ledger.find(Campaign.id_for(actor.merchant_id, key), Campaign) is not None:
                 raise AlreadyExists(f"campaign {key!r} exists", code="campaign_exists")
+            main = load_campaign(self.ledger, actor.merchant_id, parent) if parent else None
+            serial = self._serial(actor.merchant_id, at)
             campaign = Campaign.create(actor.merchant_id, key,
-                                       checked_terms(self.ledger, actor.merchant_id, terms), actor.ref, at)
-            return Outcome(201, campaign_view(campaign), (campaign,))
+                                       checked_terms(self.ledger, actor.merchant_id, terms), actor.ref, at,
+                                       template_code=serial.take(self.serial_width, at), parent=main)
+            return Outcome(201, campaign_view(campaign), (campaign, serial))
 
         return self.executor.run(
-            actor=actor, operation="create_campaign", payload={"key": key, "terms": terms},
+            actor=actor, operation="create_campaign", payload={"key": key, "terms": terms, "parent": parent},
             decide=decide, idempotency_key=idempotency_key,
             lock_key=Campaign.id_for(actor.merchant_id, key),
         )
+
+    def _serial(self, merchant_id: str, at: datetime) -> TemplateSerial:
+        """Today's serial counter in the merchant's local date; saved with the campaign."""
+        local = self.merchants.local_context(merchant_id, at)[0] if self.merchants else at
+        day = local.date()
+        found = self.ledger.find(TemplateSerial.id_for(merchant_id, day), TemplateSerial)
+        return found or TemplateSerial.start(merchant_id, day, at)
 
     def revise_campaign(
         self, actor: Actor, key: str, terms: dict[str, Any], idempotency_key: str | None = None

@@ -19,6 +19,7 @@ from domain.rewards import Reward, reward_from_dict, reward_to_dict
 from domain.rules.model import Rules
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+URL_PATTERN = re.compile(r"https?://[^\s]{1,2000}")
 SINGLE_USE, MULTI_USE = "single_use", "multi_use"
 MAX_CODES_PER_REQUEST = 10_000
 
@@ -49,6 +50,9 @@ class CampaignTerms:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     description: str = ""
+    image_url: str | None = None  # C10: shown to customers
+    redirect_url: str | None = None  # C10: where a claim sends the customer
+    internal_remarks: str = ""  # C10: for staff; never on customer-facing endpoints
     code_spec: CodeSpec = field(default_factory=CodeSpec)
     rules: Rules = field(default_factory=Rules)
 
@@ -89,6 +93,9 @@ class CampaignTerms:
             "starts_at": self.starts_at,
             "ends_at": self.ends_at,
             "description": self.description,
+            "image_url": self.image_url,
+            "redirect_url": self.redirect_url,
+            "internal_remarks": self.internal_remarks,
             "code_spec": self.code_spec.to_dict(),
             "rules": self.rules.to_dict(),
         }
@@ -113,11 +120,15 @@ class Campaign(Aggregate):
         key: str
         terms: dict[str, Any]
         by: str
+        template_code: str | None = None  # C2: merchant + YYYYMMDD + per-day serial
+        parent_id: UUID | None = None  # C1: the main campaign this one belongs to
 
         def apply(self, campaign: Campaign) -> None:
             campaign.merchant_id = self.merchant_id
             campaign.key = self.key
             campaign.terms = CampaignTerms.from_dict(self.terms)
+            campaign.template_code = self.template_code
+            campaign.parent_id = self.parent_id
 
     class Revised(Aggregate.Event):
         terms: dict[str, Any]
@@ -177,6 +188,8 @@ class Campaign(Aggregate):
         self.terms: CampaignTerms
         self.status = Status.DRAFT
         self.issued = 0
+        self.template_code: str | None = None
+        self.parent_id: UUID | None = None
 
     @staticmethod
     def id_for(merchant_id: str, key: str) -> UUID:
@@ -184,11 +197,17 @@ class Campaign(Aggregate):
 
     @classmethod
     def create(
-        cls, merchant_id: str, key: str, terms: CampaignTerms, by: str, at: datetime
+        cls, merchant_id: str, key: str, terms: CampaignTerms, by: str, at: datetime, *,
+        template_code: str | None = None, parent: Campaign | None = None,
     ) -> Campaign:
-        """A new campaign in draft."""
+        """A new campaign in draft; a sub-campaign of `parent` when given (two levels, C1)."""
         if not KEY_PATTERN.fullmatch(key):
             raise InvalidInput("key: 1-64 of A-Z a-z 0-9 _ . -", code="invalid_campaign_key")
+        if parent is not None and parent.parent_id is not None:
+            raise InvalidInput("a sub-campaign cannot have sub-campaigns", code="invalid_parent")
+        for url in (terms.image_url, terms.redirect_url):
+            if url is not None and not URL_PATTERN.fullmatch(url):
+                raise InvalidInput("image and redirect URLs are http(s) URLs", code="invalid_url")
         return cls._create(
             cls.Created,
             id=cls.id_for(merchant_id, key),
@@ -196,6 +215,8 @@ class Campaign(Aggregate):
             key=key,
             terms=terms.validate().to_dict(),
             by=by,
+            template_code=template_code,
+            parent_id=parent.id if parent is not None else None,
             timestamp=at,
         )
 

@@ -112,7 +112,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     merchants = MerchantService(executor, ledger)
     segments = SegmentService(executor, ledger)
     redemptions = RedemptionService(executor, ledger, points, merchants, segments)
-    campaigns = CampaignService(executor, ledger)
+    campaigns = CampaignService(executor, ledger, merchants, settings.template_serial_width)
     vouchers = VoucherService(executor, ledger, rng or random.SystemRandom())
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)

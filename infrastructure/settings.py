@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     postgres_pool_size: int = Field(default=10, ge=1)
     postgres_max_overflow: int = Field(default=20, ge=0)
     seed_demo: bool = True
+    # C2: template codes are merchant id + YYYYMMDD + a per-day serial this wide (it widens past it).
+    template_serial_width: int = Field(default=3, ge=1, le=9)
     # Automation in `promo serve`: workflow and webhook policies, webhook delivery, scheduled jobs.
     automation: bool = True
     scheduler_tick_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -21,14 +21,14 @@ STATUS_EVENTS = {
 
 class CampaignStats(Projection):
     name = "campaign_stats"
-    version = 3  # 2: cost by bearer; 3: partial reversals
+    version = 4  # 2: cost by bearer; 3: partial reversals; 4: main campaigns (C1)
     tables = {
         "campaign_stats": (
             "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, key TEXT NOT NULL, "
             "name TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL, stock BIGINT, "
             "issued BIGINT NOT NULL, assigned BIGINT NOT NULL, redeemed BIGINT NOT NULL, "
             "reversed BIGINT NOT NULL, rejected BIGINT NOT NULL, discount_total BIGINT NOT NULL, "
-            "cost_group BIGINT NOT NULL, cost_store BIGINT NOT NULL, "
+            "cost_group BIGINT NOT NULL, cost_store BIGINT NOT NULL, parent_id TEXT, "
             "updated_at TEXT NOT NULL, PRIMARY KEY (merchant_id, campaign_id)"
         ),
         "campaign_rejections": (
@@ -60,9 +60,9 @@ class CampaignStats(Projection):
     def _created(self, e: Campaign.Created, tx: Tx, _: int) -> None:
         terms = e.terms
         tx.execute(
-            "INSERT INTO campaign_stats VALUES (?,?,?,?,?,?,?,0,0,0,0,0,0,0,0,?)",
+            "INSERT INTO campaign_stats VALUES (?,?,?,?,?,?,?,0,0,0,0,0,0,0,0,?,?)",
             (e.merchant_id, str(e.originator_id), e.key, terms["name"], "draft",
-             terms["currency"], terms.get("stock"), iso(e.timestamp)),
+             terms["currency"], terms.get("stock"), _s(getattr(e, "parent_id", None)), iso(e.timestamp)),
         )
 
     def _revised(self, e: Campaign.Revised, tx: Tx, _: int) -> None:
@@ -99,6 +99,10 @@ class CampaignStats(Projection):
                    (*deltas.values(), iso(e.timestamp), str(campaign_id)))
 
 
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _costs(e: Any, sign: int) -> dict[str, int]:
     costs = getattr(e, "costs", None) or {"group": e.discount, "store": 0}
     return {"cost_group": sign * costs.get("group", 0), "cost_store": sign * costs.get("store", 0)}
@@ -119,15 +123,34 @@ def stats_view(row: dict[str, Any], rejections: dict[str, int]) -> dict[str, Any
     }
 
 
-def campaign_stats(tx: Tx, merchant_id: str, campaign_id: str) -> dict[str, Any] | None:
+def campaign_stats(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool = False
+                   ) -> dict[str, Any] | None:
+    """One campaign's figures; with `rollup`, summed with its sub-campaigns' (C1)."""
     row = tx.one("SELECT * FROM campaign_stats WHERE merchant_id=? AND campaign_id=?",
                  (merchant_id, campaign_id))
     if row is None:
         return None
-    rejections = {r["reason"]: int(r["count"]) for r in tx.query(
-        "SELECT reason, count FROM campaign_rejections WHERE merchant_id=? AND campaign_id=? "
-        "ORDER BY reason", (merchant_id, campaign_id))}
-    return stats_view(row, rejections)
+    ids = [campaign_id]
+    if rollup:
+        ids += [r["campaign_id"] for r in tx.query(
+            "SELECT campaign_id FROM campaign_stats WHERE merchant_id=? AND parent_id=?",
+            (merchant_id, campaign_id))]
+        subs = tx.query(f"SELECT * FROM campaign_stats WHERE merchant_id=? AND campaign_id IN "
+                        f"({','.join('?' * (len(ids) - 1))})", (merchant_id, *ids[1:])) if ids[1:] else []
+        row = dict(row)
+        for sub_row in subs:
+            for column in (*COUNTERS, "discount_total", "cost_group", "cost_store"):
+                row[column] = int(row[column]) + int(sub_row[column])
+            if row["stock"] is not None:
+                row["stock"] = None if sub_row["stock"] is None else int(row["stock"]) + int(sub_row["stock"])
+    marks = ",".join("?" * len(ids))
+    rejections: dict[str, int] = {}
+    for r in tx.query(f"SELECT reason, count FROM campaign_rejections WHERE merchant_id=? AND "
+                      f"campaign_id IN ({marks}) ORDER BY reason", (merchant_id, *ids)):
+        rejections[r["reason"]] = rejections.get(r["reason"], 0) + int(r["count"])
+    view = stats_view(row, rejections)
+    view["sub_campaigns"] = len(ids) - 1
+    return view
 
 
 def list_campaigns(tx: Tx, merchant_id: str, status: str | None, limit: int, after: str | None

@@ -68,11 +68,11 @@ class QueryService:
         with self.db.transaction() as tx:
             return closing_balance(tx, merchant_id, customer_id, f)
 
-    def campaign_stats(self, merchant_id: str, campaign_id: str, min_position: int | None = None
-                       ) -> dict[str, Any]:
+    def campaign_stats(self, merchant_id: str, campaign_id: str, min_position: int | None = None, *,
+                       rollup: bool = False) -> dict[str, Any]:
         self._await("campaign_stats", min_position)
         with self.db.transaction() as tx:
-            stats = campaign_stats(tx, merchant_id, campaign_id)
+            stats = campaign_stats(tx, merchant_id, campaign_id, rollup)
         if stats is None:
             raise NotFound("no such campaign", code="campaign_not_found")
         return stats

@@ -20,7 +20,7 @@ from projections.campaign_stats import STATUS_EVENTS
 
 class Wallet(Projection):
     name = "wallet"
-    version = 3  # 2: linked codes (V6); 3: a voucher's own validity window
+    version = 4  # 2: linked codes (V6); 3: a voucher's own validity window; 4: campaign cards (C10)
     tables = {
         "wallet_vouchers": (
             "merchant_id TEXT NOT NULL, voucher_id TEXT NOT NULL, customer_id TEXT NOT NULL, "
@@ -32,6 +32,7 @@ class Wallet(Projection):
         "wallet_campaigns": (
             "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, key TEXT NOT NULL, "
             "name TEXT NOT NULL, status TEXT NOT NULL, starts_at TEXT, ends_at TEXT, "
+            "description TEXT NOT NULL, image_url TEXT, redirect_url TEXT, "
             "PRIMARY KEY (merchant_id, campaign_id)"
         ),
         "wallet_partner_codes": (
@@ -63,14 +64,16 @@ class Wallet(Projection):
     def _campaign_terms(self, e: Any, tx: Tx, _: int) -> None:
         terms = e.terms
         key = getattr(e, "key", None)
-        if key is not None:  # Created
-            tx.execute("INSERT INTO wallet_campaigns VALUES (?,?,?,?,'draft',?,?)",
+        card = (terms.get("description", ""), terms.get("image_url"), terms.get("redirect_url"))
+        if key is not None:  # Created; internal remarks are never copied here
+            tx.execute("INSERT INTO wallet_campaigns VALUES (?,?,?,?,'draft',?,?,?,?,?)",
                        (e.merchant_id, str(e.originator_id), key, terms["name"],
-                        iso(terms.get("starts_at")), iso(terms.get("ends_at"))))
+                        iso(terms.get("starts_at")), iso(terms.get("ends_at")), *card))
         else:
-            tx.execute("UPDATE wallet_campaigns SET name=?, status='draft', starts_at=?, ends_at=? "
-                       "WHERE campaign_id=?", (terms["name"], iso(terms.get("starts_at")),
-                                               iso(terms.get("ends_at")), str(e.originator_id)))
+            tx.execute("UPDATE wallet_campaigns SET name=?, status='draft', starts_at=?, ends_at=?, "
+                       "description=?, image_url=?, redirect_url=? WHERE campaign_id=?",
+                       (terms["name"], iso(terms.get("starts_at")), iso(terms.get("ends_at")), *card,
+                        str(e.originator_id)))
 
     def _status(self, e: Any, tx: Tx, _: int) -> None:
         tx.execute("UPDATE wallet_campaigns SET status=? WHERE campaign_id=?",
@@ -112,7 +115,8 @@ class Wallet(Projection):
 
 def wallet(tx: Tx, merchant_id: str, customer_id: str, now: datetime) -> list[dict[str, Any]]:
     rows = tx.query(
-        "SELECT v.*, c.key, c.name, c.status, c.starts_at, c.ends_at FROM wallet_vouchers v "
+        "SELECT v.*, c.key, c.name, c.status, c.starts_at, c.ends_at, c.description, c.image_url, "
+        "c.redirect_url FROM wallet_vouchers v "
         "JOIN wallet_campaigns c ON c.merchant_id = v.merchant_id AND c.campaign_id = v.campaign_id "
         "WHERE v.merchant_id=? AND v.customer_id=? ORDER BY v.assigned_at, v.code",
         (merchant_id, customer_id),
@@ -163,7 +167,8 @@ def _voucher(row: dict[str, Any], now: str) -> dict[str, Any]:
         "linked": bool(row["linked"]),
         "redemption_count": count, "redemption_limit": limit,
         "campaign": {"id": row["campaign_id"], "key": row["key"], "name": row["name"],
-                     "status": row["status"]},
+                     "status": row["status"], "description": row["description"],
+                     "image_url": row["image_url"], "redirect_url": row["redirect_url"]},
         **_validity(row, row["status"], exhausted, now),
         "assigned_at": row["assigned_at"],
     }

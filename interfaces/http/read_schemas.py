@@ -12,6 +12,9 @@ class WalletCampaign(BaseModel):
     key: str
     name: str
     status: str
+    description: str = ""
+    image_url: str | None = None
+    redirect_url: str | None = None
 
 
 class WalletVoucher(BaseModel):
@@ -61,6 +64,7 @@ class StatsOut(BaseModel):
     net_redeemed: int
     discount_total: int
     cost_by_bearer: dict[str, int] = {}
+    sub_campaigns: int = 0
     rejections_by_reason: dict[str, int]
     updated_at: str
 

@@ -107,6 +107,10 @@ class RulesIn(Strict):
 class CampaignTermsIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
+    image_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+    redirect_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$",
+                                     description="where a claim sends the customer")
+    internal_remarks: str = Field("", max_length=2000, description="for staff; never shown to customers")
     currency: Currency
     reward: RewardIn
     voucher_type: Literal["single_use", "multi_use"] = "single_use"
@@ -120,7 +124,7 @@ class CampaignTermsIn(Strict):
     rules: RulesIn = Field(default_factory=lambda: RulesIn.model_validate({}))
 
     def to_terms(self) -> dict[str, Any]:
-        terms = self.model_dump(exclude={"key"})
+        terms = self.model_dump(exclude={"key", "parent"})
         if self.voucher_type == "single_use":
             terms["redemption_limit"] = 1
         return terms
@@ -128,6 +132,8 @@ class CampaignTermsIn(Strict):
 
 class CampaignCreate(CampaignTermsIn):
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="unique per merchant")
+    parent: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                               description="the main campaign's key, for a sub-campaign (C1)")
 
 
 class ReasonIn(Strict):
@@ -215,6 +221,11 @@ class CampaignOut(Out):
     key: str
     version: int
     status: str
+    template_code: str | None = None
+    parent_id: str | None = None
+    image_url: str | None = None
+    redirect_url: str | None = None
+    internal_remarks: str = ""
     name: str
     description: str
     currency: str

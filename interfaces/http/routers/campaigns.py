@@ -30,8 +30,8 @@ KeyPath = Annotated[str, "campaign key"]
 def create_campaign(body: CampaignCreate, actor: Operations, services: Services,
                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Create a campaign in draft."""
-    return command_response(
-        services.campaigns.create_campaign(actor, body.key, body.to_terms(), idempotency_key))
+    return command_response(services.campaigns.create_campaign(
+        actor, body.key, body.to_terms(), idempotency_key, parent=body.parent))
 
 
 @router.get("", response_model=CampaignListOut)
@@ -108,11 +108,12 @@ def disable_campaign(key: KeyPath, body: ReasonIn, actor: Operations, services: 
 
 
 @router.get("/{key}/stats", response_model=StatsOut)
-def campaign_stats(key: KeyPath, actor: Reader, services: Services,
+def campaign_stats(key: KeyPath, actor: Reader, services: Services, rollup: bool = False,
                    min_position: MinPosition = None) -> dict[str, Any]:
-    """Stock and counts: issued, assigned, redeemed, reversed, rejected by reason, remaining."""
+    """Stock and counts: issued, assigned, redeemed, reversed, rejected by reason, remaining;
+    with `rollup`, a main campaign's figures include its sub-campaigns' (C1)."""
     campaign_id = str(Campaign.id_for(actor.merchant_id, key))
-    return services.queries.campaign_stats(actor.merchant_id, campaign_id, min_position)
+    return services.queries.campaign_stats(actor.merchant_id, campaign_id, min_position, rollup=rollup)
 
 
 @router.post("/{key}/codes", status_code=201, response_model=CodesOut)
