@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import IO, Any, Protocol
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from application.campaigns import load_campaign
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
@@ -185,16 +187,9 @@ class PoolService:
                     raise InvalidTransition("this order line bought other codes already",
                                             code="order_line_taken", sale=sale_view(existing))
                 return Outcome(200, sale_view(existing), ())
-            pool = self._selling_pool(merchant, campaign_key, at)
-            picks = self._pick(pool, quantity)
-            internal = self._internal_codes(quantity)
-            claims = [PartnerCode.sell(pool, code, seq, sale_id, order_id, line, customer_id,
-                                       internal_code, at)
-                      for (code, seq), internal_code in zip(picks, internal, strict=True)]
-            internals = [InternalCode.issue(claim, claim.internal_code or "", at) for claim in claims]
-            sale = PoolSale.make(pool, order_id, line, customer_id, claims, actor.ref, at)
-            alert = self._low_stock_alert(pool, quantity, at)
-            return Outcome(201, sale_view(sale), (*claims, *internals, sale, alert))
+            sale, changed = self.sale_for(merchant, campaign_key, order_id, line, customer_id,
+                                          quantity, actor.ref, at)
+            return Outcome(201, sale_view(sale), changed)
 
         try:
             return self.executor.run(
@@ -205,6 +200,23 @@ class PoolService:
         except SoldOut:
             self._alert_when_dry(actor, campaign_key)
             raise
+
+    def sale_for(self, merchant: str, campaign_key: str, order_id: str, line: str,
+                 customer_id: str | None, quantity: int, by: str, at: datetime
+                 ) -> tuple[PoolSale, tuple[Aggregate | None, ...]]:
+        """The sale of `quantity` codes and every aggregate it changes, to save together (a
+        redemption whose reward is a partner code saves them with itself)."""
+        pool = self._selling_pool(merchant, campaign_key, at)
+        picks = self._pick(pool, quantity)
+        internal = self._internal_codes(quantity)
+        sale_id = PoolSale.id_for(merchant, order_id, line)
+        claims = [PartnerCode.sell(pool, code, seq, sale_id, order_id, line, customer_id,
+                                   internal_code, at)
+                  for (code, seq), internal_code in zip(picks, internal, strict=True)]
+        internals = [InternalCode.issue(claim, claim.internal_code or "", at) for claim in claims]
+        sale = PoolSale.make(pool, order_id, line, customer_id, claims, by, at)
+        alert = self._low_stock_alert(pool, quantity, at)
+        return sale, (*claims, *internals, sale, alert)
 
     def _alert_when_dry(self, actor: Actor, campaign_key: str) -> None:
         """A pool that ran dry before any sale saw it cross the threshold (the stock read model

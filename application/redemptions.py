@@ -8,10 +8,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
 from application.merchants import MerchantService
 from application.points import EntryContext, PointsService
+from application.reward_delivery import RewardDelivery, RewardUnavailable
 from application.segments import SegmentService
 from application.views import redemption_view
 from domain.campaign import Campaign
@@ -60,6 +63,7 @@ class RedemptionService:
         self.points = points
         self.merchants = merchants
         self.segments = segments
+        self.delivery: RewardDelivery | None = None  # wired once pools and vouchers exist
 
     def validate(self, actor: Actor, request: RedeemRequest) -> dict[str, Any]:
         """Would this redemption be accepted, and for how much? Records nothing."""
@@ -93,11 +97,15 @@ class RedemptionService:
             loaded = self._load(merchant, request)
             decision = self._decide(merchant, loaded, request, at)
             redemption_id = uuid.uuid4()
-            if not decision.accepted:
-                rejection = self._rejection(redemption_id, merchant, request, loaded, decision, at)
-                status = 404 if decision.reasons[0] == UNKNOWN_CODE else 422
-                return Outcome(status, redemption_view(rejection), (rejection,))
-            return self._acceptance(redemption_id, merchant, request, loaded, decision, at)
+            if decision.accepted:
+                try:
+                    return self._acceptance(redemption_id, merchant, request, loaded, decision, at,
+                                            by=actor.ref)
+                except RewardUnavailable as exc:  # recorded as a rejection: nothing used up
+                    decision = replace(decision, reasons=(Reason(exc.code, exc.detail),))
+            rejection = self._rejection(redemption_id, merchant, request, loaded, decision, at)
+            status = 404 if decision.reasons[0] == UNKNOWN_CODE else 422
+            return Outcome(status, redemption_view(rejection), (rejection,))
 
         return self.executor.run(
             actor=actor, operation="redeem", payload=request.payload(), decide=decide_,
@@ -213,9 +221,14 @@ class RedemptionService:
                     loaded: _Loaded, decision: Decision, at: datetime, *,
                     stack_id: UUID | None = None,
                     shared_accounts: dict[UUID, PointsAccount] | None = None,
-                    hold_id: UUID | None = None) -> Outcome:
+                    hold_id: UUID | None = None, by: str = "") -> Outcome:
         voucher, campaign = loaded.voucher, loaded.campaign
         assert voucher is not None and campaign is not None
+        reward_given = decision.reward
+        handed_over: tuple[Aggregate | None, ...] = ()
+        if reward_given is not None and self.delivery is not None:  # before anything is changed
+            reward_given, handed_over = self.delivery.deliver(
+                merchant_id, reward_given, redemption_id, request.customer_id, by, at)
         voucher_version = voucher.version
         uses = loaded.usage.count if loaded.usage is not None else 0
         voucher.redeem(redemption_id, request.customer_id, decision.discount, at,
@@ -234,7 +247,7 @@ class RedemptionService:
             discount=decision.discount, usage_counted=usage is not None,
             voucher_version=voucher_version, customer_uses=uses, points_awarded=decision.points,
             allocations=decision.allocation_dicts(), costs=asdict(decision.costs),
-            context=_context(loaded.attempt), stack_id=stack_id,
+            context=_context(loaded.attempt), stack_id=stack_id, reward=reward_given,
         )
         account = None
         reward = campaign.terms.reward
@@ -244,7 +257,8 @@ class RedemptionService:
             account = self.points.credit_for(merchant_id, request.customer_id, reward.program,
                                              reward.category, "promo_code", decision.points, at, meta,
                                              shared=shared_accounts)
-        return Outcome(201, redemption_view(redemption), (voucher, usage, redemption, account))
+        return Outcome(201, redemption_view(redemption),
+                       (voucher, usage, redemption, account, *handed_over))
 
 
 def _context(attempt: Attempt | None) -> dict[str, Any] | None:

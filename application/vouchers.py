@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
 from application.campaigns import load_campaign
 from application.commands import Actor, CommandExecutor, CommandResult, Outcome
 from application.ledger import Ledger
+from application.merchants import MerchantService
+from application.segments import SegmentService
 from application.views import voucher_view
 from domain.campaign import Campaign
+from domain.claims import CustomerClaims
 from domain.codes import normalize_code
+from domain.customer import check_ref
+from domain.eligibility import Reason, campaign_reasons
 from domain.errors import AlreadyExists, InvalidInput, InvalidTransition, NotFound
+from domain.rules.engine import ClaimSituation
+from domain.rules.model import CHANNELS
 from domain.voucher import Voucher
 
 
 class VoucherService:
     """Codes come from the campaign's spec or are given explicitly; each exists once per merchant."""
 
-    def __init__(self, executor: CommandExecutor, ledger: Ledger, rng: random.Random) -> None:
+    def __init__(self, executor: CommandExecutor, ledger: Ledger, rng: random.Random,
+                 merchants: MerchantService | None = None, segments: SegmentService | None = None
+                 ) -> None:
         self.executor = executor
         self.ledger = ledger
         self.rng = rng
+        self.merchants = merchants or MerchantService(executor, ledger)
+        self.segments = segments or SegmentService(executor, ledger)
 
     def issue_codes(
         self, actor: Actor, campaign_key: str, *, count: int | None = None,
@@ -62,25 +74,86 @@ class VoucherService:
     def assign_new_voucher(
         self, actor: Actor, campaign_key: str, customer_id: str, idempotency_key: str | None = None
     ) -> CommandResult:
-        """Issue one fresh code straight to a customer, taken from the campaign's stock."""
+        """Push one fresh code straight to a customer, taken from the campaign's stock (C6 rules
+        apply: a customers-claim-only campaign refuses, claim limits and segment count)."""
+        return self._new_voucher_for(actor, campaign_key, customer_id, "push", None,
+                                     "assign_new_voucher", idempotency_key)
+
+    def claim_voucher(
+        self, actor: Actor, campaign_key: str, customer_id: str, channel: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """C6: the customer claims a voucher: the campaign must be live, the claim channel and
+        method allowed, the customer within the claim limits and segment; the answer carries the
+        campaign's redirect URL."""
+        if channel is not None and channel not in CHANNELS[1:]:
+            raise InvalidInput("channel is online or offline", code="invalid_channel")
+        return self._new_voucher_for(actor, campaign_key, customer_id, "customer", channel,
+                                     "claim_voucher", idempotency_key)
+
+    def _new_voucher_for(self, actor: Actor, campaign_key: str, customer_id: str, method: str,
+                         channel: str | None, operation: str, idempotency_key: str | None
+                         ) -> CommandResult:
+        check_ref(customer_id, "customer_id")
         merchant = actor.merchant_id
 
-        def decide(at: Any) -> Outcome:
+        def decide(at: datetime) -> Outcome:
             campaign = load_campaign(self.ledger, merchant, campaign_key)
-            campaign.issue_vouchers(1, at)
-            code = self._fresh_codes(campaign, 1)[0]
-            valid_from, valid_until = campaign.terms.rules.validity.window(at)
-            voucher = Voucher.issue(merchant, campaign.id, code, campaign.terms.redemption_limit,
-                                    at, holder=customer_id, valid_from=valid_from,
-                                    valid_until=valid_until)
-            return Outcome(201, voucher_view(voucher, campaign), (campaign, voucher))
+            extra: list[Reason] = []
+            if method == "customer":
+                extra = campaign_reasons(campaign, at)
+                if campaign.remaining_stock == 0:
+                    extra.append(Reason("stock_exhausted", "no vouchers left to claim"))
+            voucher, claims = self._fresh_voucher_for(campaign, customer_id, method, channel, at,
+                                                      extra)
+            body = voucher_view(voucher, campaign)
+            if method == "customer":
+                body["redirect_url"] = campaign.terms.redirect_url
+            return Outcome(201, body, (campaign, voucher, claims))
 
         return self.executor.run(
-            actor=actor, operation="assign_new_voucher",
-            payload={"campaign": campaign_key, "customer_id": customer_id},
+            actor=actor, operation=operation,
+            payload={"campaign": campaign_key, "customer_id": customer_id, "channel": channel},
             decide=decide, idempotency_key=idempotency_key,
             lock_key=Campaign.id_for(merchant, campaign_key),
         )
+
+    def offer_for(self, merchant_id: str, campaign_key: str, customer_id: str, at: datetime
+                  ) -> tuple[Voucher, tuple[Campaign, Voucher, CustomerClaims]]:
+        """W2: a voucher of the offer's (live) campaign for the customer's wallet, and what to
+        save with the redemption that earned it. Pushed by the system: C6 limits count."""
+        campaign = load_campaign(self.ledger, merchant_id, campaign_key)
+        voucher, claims = self._fresh_voucher_for(campaign, customer_id, "push", None, at,
+                                                  campaign_reasons(campaign, at))
+        return voucher, (campaign, voucher, claims)
+
+    def _fresh_voucher_for(self, campaign: Campaign, customer_id: str, method: str,
+                           channel: str | None, at: datetime, extra: list[Reason]
+                           ) -> tuple[Voucher, CustomerClaims]:
+        """A fresh code from stock, held by the customer, counted by C6 (refused with reasons)."""
+        claims, situation = self._claims(campaign, customer_id, method, channel, at)
+        CustomerClaims.check(campaign.terms.rules, situation, extra)
+        campaign.issue_vouchers(1, at)
+        code = self._fresh_codes(campaign, 1)[0]
+        valid_from, valid_until = campaign.terms.rules.validity.window(at)
+        voucher = Voucher.issue(campaign.merchant_id, campaign.id, code,
+                                campaign.terms.redemption_limit, at, holder=customer_id,
+                                valid_from=valid_from, valid_until=valid_until)
+        claims.claim(campaign.terms.rules, situation, voucher.id, code, at)
+        return voucher, claims
+
+    def _claims(self, campaign: Campaign, customer_id: str, method: str, channel: str | None,
+                at: datetime) -> tuple[CustomerClaims, ClaimSituation]:
+        """The customer's claims in the campaign and what C6 judges a new one by."""
+        merchant = campaign.merchant_id
+        claims = self.ledger.find(CustomerClaims.id_for(merchant, campaign.id, customer_id),
+                                  CustomerClaims) \
+            or CustomerClaims.start(merchant, campaign.id, customer_id, at)
+        local, _ = self.merchants.local_context(merchant, at)
+        segment = campaign.terms.rules.segment
+        member = bool(segment and self.segments.is_member(merchant, segment, customer_id))
+        segments = frozenset({segment} if member and segment else set())
+        return claims, claims.situation(local, method, channel, segments)
 
     def link_voucher(
         self, actor: Actor, code: str, customer_id: str, idempotency_key: str | None = None
@@ -104,7 +177,10 @@ class VoucherService:
             valid_from, valid_until = campaign.terms.rules.validity.window(at)
             voucher.assign(customer_id, at, valid_from=valid_from, valid_until=valid_until,
                            linked=linked)
-            return Outcome(200, voucher_view(voucher, campaign), (voucher,))
+            claims, situation = self._claims(campaign, customer_id, "link" if linked else "push",
+                                             None, at)
+            claims.claim(campaign.terms.rules, situation, voucher.id, voucher.code, at)
+            return Outcome(200, voucher_view(voucher, campaign), (voucher, claims))
 
         return self.executor.run(
             actor=actor, operation="link_voucher" if linked else "assign_voucher",

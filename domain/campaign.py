@@ -47,6 +47,7 @@ class CampaignTerms:
     redemption_limit: int | None = 1  # per code; None = unlimited (multi-use only)
     per_customer_limit: int | None = None
     stock: int | None = None  # how many vouchers may be issued; None = unlimited
+    budget: int | None = None  # C4: stock derived as budget // the reward's unit cost
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     description: str = ""
@@ -66,6 +67,31 @@ class CampaignTerms:
             raise InvalidInput("voucher_type is single_use or multi_use", code="invalid_voucher_type")
         if self.voucher_type == SINGLE_USE and self.redemption_limit != 1:
             return replace(self, redemption_limit=1).validate()
+        if self.budget is not None:
+            return self._within_budget(self.budget)._validate_rest()
+        return self._validate_rest()
+
+    def _within_budget(self, budget: int) -> CampaignTerms:
+        """C4: the stock a budget buys at the reward's unit cost; a stock given must fit in it."""
+        if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= 10**15:
+            raise InvalidInput("budget must be 1..10^15 minor units", code="invalid_budget")
+        unit_cost = self.reward.unit_cost
+        if not unit_cost:
+            raise InvalidInput(
+                f"a {self.reward.type} reward has no unit cost to divide a budget by "
+                "(percent off: give list_price or max_discount; partner code: give cost)",
+                code="unit_cost_unknown")
+        affordable = budget // unit_cost
+        if affordable < 1:
+            raise InvalidInput(f"the budget does not cover one unit at {unit_cost}",
+                               code="budget_too_small", unit_cost=unit_cost)
+        if self.stock is not None and self.stock > affordable:
+            raise InvalidInput(f"a stock of {self.stock} costs more than the budget buys "
+                               f"({affordable} at {unit_cost})", code="stock_exceeds_budget",
+                               affordable=affordable, unit_cost=unit_cost)
+        return replace(self, stock=self.stock if self.stock is not None else affordable)
+
+    def _validate_rest(self) -> CampaignTerms:
         for name in ("redemption_limit", "per_customer_limit", "stock"):
             value = getattr(self, name)
             if value is not None and (
@@ -90,6 +116,7 @@ class CampaignTerms:
             "redemption_limit": self.redemption_limit,
             "per_customer_limit": self.per_customer_limit,
             "stock": self.stock,
+            "budget": self.budget,
             "starts_at": self.starts_at,
             "ends_at": self.ends_at,
             "description": self.description,

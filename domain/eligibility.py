@@ -15,7 +15,7 @@ from uuid import UUID
 from domain.campaign import Campaign, Status
 from domain.errors import InvalidInput
 from domain.money import check_amount, check_currency
-from domain.rewards import Points
+from domain.rewards import MONEY_OFF, Gift, Offer, PartnerCodeReward, Points, Reward
 from domain.rules.engine import (
     Allocation,
     Costs,
@@ -29,7 +29,7 @@ from domain.rules.engine import (
 )
 from domain.voucher import Voucher
 
-__all__ = ["Attempt", "Decision", "Order", "OrderLine", "Reason", "decide"]
+__all__ = ["Attempt", "Decision", "Order", "OrderLine", "Reason", "campaign_reasons", "decide"]
 MAX_LINES = 500
 
 
@@ -123,6 +123,7 @@ class Decision:
     allocations: tuple[Allocation, ...] = ()
     costs: Costs = field(default_factory=Costs)
     qualifying_amount: int = 0
+    reward: dict[str, Any] | None = None  # a gift, partner code or offer given (C5, W2)
 
     @property
     def accepted(self) -> bool:
@@ -136,7 +137,7 @@ def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: At
     """The discount `voucher` gives `attempt`, or every reason it gives none."""
     terms, rules = campaign.terms, campaign.terms.rules
     reasons = [
-        *_campaign_reasons(campaign, attempt.at),
+        *campaign_reasons(campaign, attempt.at),
         *_voucher_reasons(voucher, attempt, rules.per_customer_per_code, rules.per_order_per_code),
         *_customer_reasons(campaign, attempt.customer_id, customer_uses),
         *situation_reasons(rules, attempt.situation(), campaign.key),
@@ -154,6 +155,14 @@ def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: At
             reasons.append(Reason("customer_required", "points go to a customer's account"))
         points = 0 if reasons else reward.points
         return Decision(0, tuple(reasons), points=points, qualifying_amount=evaluation.qualifying_amount)
+    if not isinstance(reward, MONEY_OFF):  # a gift, a partner's code or an offer: no money off
+        if isinstance(reward, Offer) and attempt.customer_id is None \
+                and all(r.code != "customer_required" for r in reasons):
+            reasons.append(Reason("customer_required", "an offer goes to a customer's wallet"))
+        if reasons:
+            return Decision(0, tuple(reasons), qualifying_amount=evaluation.qualifying_amount)
+        return Decision(0, (), costs=split_cost(reward.unit_cost or 0, rules),
+                        qualifying_amount=evaluation.qualifying_amount, reward=given(reward))
     discount = min(reward.discount_for(evaluation.qualifying_amount), evaluation.qualifying_amount)
     if evaluation.lines and discount == 0 and not reasons:
         reasons.append(Reason("nothing_to_discount", "the order leaves nothing to discount"))
@@ -163,7 +172,18 @@ def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: At
                     costs=split_cost(discount, rules), qualifying_amount=evaluation.qualifying_amount)
 
 
-def _campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:
+def given(reward: Reward) -> dict[str, Any] | None:
+    """What a non-money reward hands over; the service adds the drawn code or placed voucher."""
+    if isinstance(reward, Gift):
+        return {"type": "gift", "sku": reward.sku, "name": reward.name, "quantity": reward.quantity}
+    if isinstance(reward, PartnerCodeReward):
+        return {"type": "partner_code", "pool": reward.pool}
+    if isinstance(reward, Offer):
+        return {"type": "offer", "campaign": reward.campaign}
+    return None
+
+
+def campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:
     terms = campaign.terms
     if campaign.status == Status.DISABLED:
         return [Reason("campaign_disabled", "the campaign was disabled")]

@@ -41,6 +41,7 @@ class Redemption(Aggregate):
         costs: dict[str, int] | None = None  # who pays it (C9): {"group": .., "store": ..}
         context: dict[str, Any] | None = None  # local time, holiday, segments the rules saw
         stack_id: UUID | None = None  # R3: the redemptions of one stacked order share this
+        reward: dict[str, Any] | None = None  # C5/W2: the gift, partner code or offer given
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED

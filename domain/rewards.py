@@ -38,6 +38,7 @@ class PercentOff:
     basis_points: int
     max_discount: int | None = None
     min_spend: int = 0
+    list_price: int | None = None  # C4: the price the unit cost is planned on
     type: str = "percent_off"
 
     def validate(self) -> None:
@@ -45,6 +46,8 @@ class PercentOff:
             raise InvalidInput("reward.basis_points must be 1..10000", code="invalid_reward")
         if self.max_discount is not None:
             check_amount(self.max_discount, "reward.max_discount", allow_zero=False)
+        if self.list_price is not None:
+            check_amount(self.list_price, "reward.list_price", allow_zero=False)
         check_amount(self.min_spend, "reward.min_spend")
 
     def discount_for(self, order_amount: int) -> int:
@@ -56,7 +59,10 @@ class PercentOff:
 
     @property
     def unit_cost(self) -> int | None:
-        return self.max_discount  # unknown until an order is priced, unless capped
+        """List price minus discounted price (C4); else the cap; else unknown until priced."""
+        if self.list_price is not None:
+            return self.discount_for(self.list_price)
+        return self.max_discount
 
 
 @dataclass(frozen=True)
@@ -110,16 +116,95 @@ class Points:
         return None  # points have no money value until the program gives them one
 
 
-Reward = AmountOff | PercentOff | CashVoucher | Points
+@dataclass(frozen=True)
+class Gift:
+    """A gift item (赠品) handed over with a qualifying order; costs `cost` per unit to give."""
+
+    sku: str
+    cost: int
+    name: str = ""
+    quantity: int = 1
+    min_spend: int = 0
+    type: str = "gift"
+
+    def validate(self) -> None:
+        if not isinstance(self.sku, str) or not 1 <= len(self.sku) <= 128:
+            raise InvalidInput("reward.sku is required", code="invalid_reward")
+        check_amount(self.cost, "reward.cost")
+        if not _is_int(self.quantity) or not 1 <= self.quantity <= 1000:
+            raise InvalidInput("reward.quantity must be 1..1000", code="invalid_reward")
+        check_amount(self.min_spend, "reward.min_spend")
+
+    def discount_for(self, order_amount: int) -> int:
+        return 0
+
+    @property
+    def unit_cost(self) -> int | None:
+        return self.cost * self.quantity
+
+
+@dataclass(frozen=True)
+class PartnerCodeReward:
+    """A third-party reward code (e.g. a gift card) drawn from a partner pool at redemption."""
+
+    pool: str  # the key of the campaign whose partner pool supplies the codes
+    cost: int | None = None  # what one partner code costs, for budgets and cost reports
+    min_spend: int = 0
+    type: str = "partner_code"
+
+    def validate(self) -> None:
+        if not isinstance(self.pool, str) or not 1 <= len(self.pool) <= 64:
+            raise InvalidInput("reward.pool (a campaign key) is required", code="invalid_reward")
+        if self.cost is not None:
+            check_amount(self.cost, "reward.cost")
+        check_amount(self.min_spend, "reward.min_spend")
+
+    def discount_for(self, order_amount: int) -> int:
+        return 0
+
+    @property
+    def unit_cost(self) -> int | None:
+        return self.cost
+
+
+@dataclass(frozen=True)
+class Offer:
+    """W2: redeeming the code places a voucher of another campaign in the customer's wallet."""
+
+    campaign: str  # the offer's campaign key
+    min_spend: int = 0
+    type: str = "offer"
+
+    def validate(self) -> None:
+        if not isinstance(self.campaign, str) or not 1 <= len(self.campaign) <= 64:
+            raise InvalidInput("reward.campaign (the offer's campaign key) is required",
+                               code="invalid_reward")
+        check_amount(self.min_spend, "reward.min_spend")
+
+    def discount_for(self, order_amount: int) -> int:
+        return 0
+
+    @property
+    def unit_cost(self) -> int | None:
+        return None  # the offer's own campaign carries its cost when it is redeemed
+
+
+Reward = AmountOff | PercentOff | CashVoucher | Points | Gift | PartnerCodeReward | Offer
+MONEY_OFF = (AmountOff, PercentOff, CashVoucher)  # rewards that take money off the order
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-_TYPES: dict[str, type[AmountOff] | type[PercentOff] | type[CashVoucher] | type[Points]] = {
+
+
+_TYPES: dict[str, type[Reward]] = {
     "amount_off": AmountOff,
     "percent_off": PercentOff,
     "cash_voucher": CashVoucher,
     "points": Points,
+    "gift": Gift,
+    "partner_code": PartnerCodeReward,
+    "offer": Offer,
 }
 
 

@@ -27,6 +27,7 @@ from application.points_history import PointsHistory
 from application.pools import PoolService
 from application.redemptions import RedemptionService
 from application.returns import ReturnService
+from application.reward_delivery import RewardDelivery
 from application.segments import SegmentService
 from application.stacks import StackService
 from application.stock_alerts import StockAlertService
@@ -113,7 +114,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     segments = SegmentService(executor, ledger)
     redemptions = RedemptionService(executor, ledger, points, merchants, segments)
     campaigns = CampaignService(executor, ledger, merchants, settings.template_serial_width)
-    vouchers = VoucherService(executor, ledger, rng or random.SystemRandom())
+    vouchers = VoucherService(executor, ledger, rng or random.SystemRandom(), merchants, segments)
     hub = ProjectionHub(ledger, db, batch_size=settings.projection_batch_size,
                         poll_seconds=settings.projection_poll_seconds)
     hub.setup()
@@ -121,6 +122,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     queries = QueryService(hub, db, clock, settings.read_wait_seconds)
     stacks = StackService(redemptions, linked_codes=lambda m, c: _linked_codes(queries, m, c))
     automation = _automation(settings, clock, ledger, db, executor, hub, campaigns, vouchers, points)
+    pools = PoolService(executor, ledger, pool_stock, rng or random.SystemRandom())
+    redemptions.delivery = RewardDelivery(vouchers, pools)
     return Container(
         settings=settings,
         clock=clock,
@@ -143,7 +146,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         decisions=DecisionAudit(ledger),
         projections=hub,
         queries=queries,
-        pools=PoolService(executor, ledger, pool_stock, rng or random.SystemRandom()),
+        pools=pools,
         partner_codes=PartnerCodeService(executor, ledger, pool_stock),
         pool_stock=pool_stock,
         **automation,

@@ -84,6 +84,45 @@ def situation_reasons(rules: Rules, s: Situation, campaign_key: str) -> list[Rea
     return reasons
 
 
+@dataclass(frozen=True)
+class ClaimSituation:
+    """C6: a voucher about to reach a customer's wallet, and the customer's earlier claims."""
+
+    local: datetime  # now, in the merchant's time zone
+    method: str  # "customer" (claims), "push" (the system gives it), "link" (a physical code, V6)
+    channel: str | None = None
+    segments: frozenset[str] = frozenset()
+    claimed_days: tuple[date, ...] = ()  # the local day of each earlier claim of the campaign
+
+
+def period_keys(day: date) -> dict[str, str]:
+    """The natural periods a local day falls in; weeks are ISO weeks (Monday first)."""
+    week = day.isocalendar()
+    return {"total": "", "day": day.isoformat(), "week": f"{week.year}-W{week.week:02d}",
+            "month": f"{day.year}-{day.month:02d}", "year": str(day.year)}
+
+
+def claim_reasons(rules: Rules, s: ClaimSituation) -> list[Reason]:
+    """C6 and C11 at claim time: method, claim channel, segment, limits per natural period."""
+    claim = rules.claim
+    reasons = []
+    if claim.method != "any" and s.method != "link" and claim.method != s.method:
+        who = "customers claim it themselves" if claim.method == "customer" else "the system pushes it"
+        reasons.append(Reason("claim_method_not_allowed", f"this campaign's vouchers: {who} only"))
+    if s.method == "customer" and claim.channel != "any" and s.channel != claim.channel:
+        reasons.append(Reason("wrong_claim_channel", f"the campaign is claimed {claim.channel} only"))
+    if rules.segment is not None and rules.segment not in s.segments:
+        reasons.append(Reason("not_in_segment", "the campaign is for another customer segment"))
+    now = period_keys(s.local.date())
+    for period, limit in claim.limits().items():
+        used = sum(1 for day in s.claimed_days if period_keys(day)[period] == now[period])
+        if used >= limit:
+            per = "in total" if period == "total" else f"per {period}"
+            reasons.append(Reason(f"claim_limit_{period}",
+                                  f"a customer may claim {limit} voucher(s) {per}"))
+    return reasons
+
+
 def stacking_reasons(rules: Rules, others: tuple[str, ...], campaign_key: str) -> list[Reason]:
     """R3 from this campaign's side; the stack checks every campaign's side."""
     others = tuple(k for k in others if k != campaign_key)

@@ -15,6 +15,8 @@ CHANNELS = ("any", "online", "offline")
 EXCLUSIVITY = ("combinable", "exclusive", "only_with")
 BEARERS = ("group", "store", "split")
 VALIDITY = ("fixed", "from_claim", "after_claim")
+CLAIM_METHODS = ("any", "customer", "push")  # C6: who may put a voucher in a wallet
+PERIODS = ("day", "week", "month", "year")  # natural periods in the merchant's time zone
 BASIS_POINTS = 10_000
 
 
@@ -57,6 +59,38 @@ class Validity:
 
 
 @dataclass(frozen=True)
+class ClaimRules:
+    """C6: how vouchers reach wallets. `method`: any, customer (the customer claims; operations
+    cannot push) or push (the system pushes only; customers cannot claim). `channel` is where a
+    customer may claim. Limits count a customer's vouchers of the campaign, in total and per
+    natural day / ISO week (Monday first) / month / year of the merchant's time zone."""
+
+    channel: str = "any"
+    method: str = "any"
+    total: int | None = None
+    per_day: int | None = None
+    per_week: int | None = None
+    per_month: int | None = None
+    per_year: int | None = None
+
+    def limits(self) -> dict[str, int]:
+        """The limits set, by period ("total", "day", ...)."""
+        found = {"total": self.total, "day": self.per_day, "week": self.per_week,
+                 "month": self.per_month, "year": self.per_year}
+        return {name: value for name, value in found.items() if value is not None}
+
+    def validate(self) -> ClaimRules:
+        _choice("claim.channel", self.channel, CHANNELS)
+        _choice("claim.method", self.method, CLAIM_METHODS)
+        for name in ("total", "per_day", "per_week", "per_month", "per_year"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or not 1 <= value <= 10**9):
+                raise InvalidInput(f"claim.{name} must be 1..10^9", code="invalid_rules")
+        return self
+
+
+@dataclass(frozen=True)
 class Rules:
     """Everything beyond the reward that decides whether a voucher applies."""
 
@@ -73,8 +107,10 @@ class Rules:
     cost_bearer: str = "group"  # C9: group | store (the redeeming store) | split
     group_share_bp: int = BASIS_POINTS  # the group's share when split, in basis points
     validity: Validity = field(default_factory=Validity)
+    claim: ClaimRules = field(default_factory=ClaimRules)  # C6
 
     def validate(self) -> Rules:
+        self.claim.validate()
         _choice("channel", self.channel, CHANNELS)
         _choice("exclusivity", self.exclusivity, EXCLUSIVITY)
         _choice("cost_bearer", self.cost_bearer, BEARERS)
@@ -106,6 +142,7 @@ class Rules:
             products = data.get("products") or {}
             data["products"] = ProductScope(**{k: _listed(k, v) for k, v in products.items()})
             data["validity"] = Validity(**(data.get("validity") or {}))
+            data["claim"] = ClaimRules(**_mapping("claim", data.get("claim") or {}))
             for name in ("stores", "days_of_week", "combinable_with"):
                 data[name] = _listed(name, data.get(name) or ())
             known = {f.name for f in fields(cls)}
@@ -115,6 +152,12 @@ class Rules:
             return cls(**data).validate()
         except TypeError as exc:
             raise InvalidInput(f"bad rules: {exc}", code="invalid_rules") from None
+
+
+def _mapping(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be an object")
+    return value
 
 
 def _listed(name: str, value: Any) -> tuple[Any, ...]:

@@ -32,6 +32,8 @@ class PercentOffIn(Strict):
     basis_points: int = Field(strict=True, ge=1, le=10_000, description="1200 = 12% off")
     max_discount: PositiveAmount | None = None
     min_spend: Amount = 0
+    list_price: PositiveAmount | None = Field(
+        None, description="the price the unit cost (list - discounted) is planned on, for budgets")
 
 
 class CashVoucherIn(Strict):
@@ -49,8 +51,38 @@ class PointsRewardIn(Strict):
     min_spend: Amount = 0
 
 
-RewardIn = Annotated[AmountOffIn | PercentOffIn | CashVoucherIn | PointsRewardIn,
-                     Field(discriminator="type")]
+class GiftIn(Strict):
+    """A gift item handed over with a qualifying order."""
+
+    type: Literal["gift"]
+    sku: str = Field(min_length=1, max_length=128)
+    name: str = Field("", max_length=200)
+    cost: Amount = Field(description="what one gift costs to give, for budgets and cost reports")
+    quantity: int = Field(1, strict=True, ge=1, le=1000)
+    min_spend: Amount = 0
+
+
+class PartnerCodeIn(Strict):
+    """A third-party reward code (e.g. a gift card) drawn from a campaign's partner pool."""
+
+    type: Literal["partner_code"]
+    pool: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                      description="the key of the campaign whose pool supplies the codes")
+    cost: Amount | None = Field(None, description="what one code costs, for budgets")
+    min_spend: Amount = 0
+
+
+class OfferIn(Strict):
+    """W2: redeeming the code places a voucher of another campaign in the customer's wallet."""
+
+    type: Literal["offer"]
+    campaign: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                          description="the offer's campaign key")
+    min_spend: Amount = 0
+
+
+RewardIn = Annotated[AmountOffIn | PercentOffIn | CashVoucherIn | PointsRewardIn | GiftIn
+                     | PartnerCodeIn | OfferIn, Field(discriminator="type")]
 
 
 class CodeSpecIn(Strict):
@@ -82,6 +114,22 @@ class ValidityIn(Strict):
     duration_days: int | None = Field(None, strict=True, ge=1, le=3650)
 
 
+ClaimLimit = Annotated[int, Field(strict=True, ge=1, le=10**9)]
+
+
+class ClaimRulesIn(Strict):
+    """C6: how vouchers reach wallets and how many one customer may have."""
+
+    channel: Literal["any", "online", "offline"] = Field("any", description="where customers claim")
+    method: Literal["any", "customer", "push"] = Field(
+        "any", description="customer: customers claim, no pushes; push: the system pushes only")
+    total: ClaimLimit | None = Field(None, description="vouchers per customer in total")
+    per_day: ClaimLimit | None = Field(None, description="per natural day, merchant's time zone")
+    per_week: ClaimLimit | None = Field(None, description="per ISO week (Monday first)")
+    per_month: ClaimLimit | None = None
+    per_year: ClaimLimit | None = None
+
+
 class RulesIn(Strict):
     """Applicability (C7), usage (C8), per-code limits (V3), targeting (C11), cost bearer (C9)."""
 
@@ -102,6 +150,7 @@ class RulesIn(Strict):
     group_share_bp: int = Field(10_000, strict=True, ge=0, le=10_000,
                                 description="the group's share of a split cost; 8000 = 80/20")
     validity: ValidityIn = Field(default_factory=lambda: ValidityIn.model_validate({}))
+    claim: ClaimRulesIn = Field(default_factory=lambda: ClaimRulesIn.model_validate({}))
 
 
 class CampaignTermsIn(Strict):
@@ -118,6 +167,8 @@ class CampaignTermsIn(Strict):
         None, description="uses per code for multi_use codes (null = unlimited); single_use is 1")
     per_customer_limit: Count | None = Field(None, description="redemptions per customer")
     stock: Count | None = Field(None, description="vouchers that may be issued (null = unlimited)")
+    budget: Annotated[int, Field(strict=True, ge=1, le=10**15)] | None = Field(
+        None, description="C4: stock = budget // the reward's unit cost (a stock given must fit)")
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     code_spec: CodeSpecIn = Field(default_factory=lambda: CodeSpecIn.model_validate({}))
@@ -148,6 +199,11 @@ class IssueCodesIn(Strict):
 
 class CustomerIn(Strict):
     customer_id: Text
+
+
+class ClaimIn(Strict):
+    customer_id: Text
+    channel: Literal["online", "offline"] | None = Field(None, description="where the customer claims")
 
 
 class LineIn(Strict):
@@ -234,6 +290,8 @@ class CampaignOut(Out):
     redemption_limit: int | None
     per_customer_limit: int | None
     stock: int | None
+    budget: int | None = None
+    unit_cost: int | None = None
     issued: int
     remaining_stock: int | None
     starts_at: str | None
@@ -266,6 +324,7 @@ class VoucherOut(Out):
     campaign_key: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
+    redirect_url: str | None = Field(None, description="after a claim: where to send the customer")
 
 
 class ReasonOut(BaseModel):
@@ -325,6 +384,8 @@ class RedemptionOut(Out):
     discount_in_force: int = 0
     returned: list[dict[str, Any]] = []
     points_awarded: int = 0
+    reward: dict[str, Any] | None = Field(
+        None, description="a gift, partner code (with the code drawn) or offer (with the voucher placed)")
     allocations: list[AllocationOut] = []
     costs: CostsOut | None = None
     reasons: list[ReasonOut]

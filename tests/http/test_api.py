@@ -197,6 +197,7 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("GET", "/v1/campaigns/{key}/stats", READER, None),
     ("POST", "/v1/campaigns/{key}/codes", OPS, {"count": 1}),
     ("POST", "/v1/campaigns/{key}/assignments", ASSIGNER, {"customer_id": "cust-1"}),
+    ("POST", "/v1/campaigns/{key}/claims", CHECKOUT, {"customer_id": "cust-1", "channel": "online"}),
     ("GET", "/v1/vouchers/{code}", VOUCHER_READER, None),
     ("POST", "/v1/vouchers/{code}/assignment", ASSIGNER, {"customer_id": "cust-1"}),
     ("POST", "/v1/vouchers/{code}/link", ASSIGNER, {"customer_id": "cust-1"}),

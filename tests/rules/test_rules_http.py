@@ -79,7 +79,9 @@ def test_a_campaign_is_created_with_rules_and_shows_them_or_the_defaults(
     rules = {**FOOD_80_20, "stores": ["S1", "online"], "channel": "offline", "days_of_week": [2, 3],
              "workdays_only": True, "exclusivity": "only_with", "combinable_with": ["bf"], "segment": "vip",
              "per_customer_per_code": 2, "per_order_per_code": 1,
-             "validity": {"mode": "after_claim", "days_after": 10, "duration_days": 30}}
+             "validity": {"mode": "after_claim", "days_after": 10, "duration_days": 30},
+             "claim": {"channel": "online", "method": "customer", "total": 5, "per_day": 1,
+                       "per_week": 2, "per_month": 3, "per_year": 4}}
     created = ok(client.post("/v1/campaigns", headers=keys("operations"), json=campaign(rules=rules)), 201)
     shown = ok(client.get("/v1/campaigns/spring", headers=keys("reporting")))
     expected = {**rules, "products": {"categories": ["food"], "skus": [], "exclude_categories": [],
@@ -92,7 +94,9 @@ def test_a_campaign_is_created_with_rules_and_shows_them_or_the_defaults(
         "stores": [], "channel": "any", "days_of_week": [], "workdays_only": False,
         "exclusivity": "combinable", "combinable_with": [], "segment": None, "per_customer_per_code": None,
         "per_order_per_code": None, "cost_bearer": "group", "group_share_bp": 10_000,
-        "validity": {"mode": "fixed", "days_after": 0, "duration_days": None}}
+        "validity": {"mode": "fixed", "days_after": 0, "duration_days": None},
+        "claim": {"channel": "any", "method": "any", "total": None, "per_day": None, "per_week": None,
+                  "per_month": None, "per_year": None}}
 
 
 def test_validate_shows_the_allocation_per_line_the_qualifying_amount_and_the_costs(

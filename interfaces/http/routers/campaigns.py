@@ -14,13 +14,14 @@ from interfaces.http.schemas import (
     CampaignCreate,
     CampaignOut,
     CampaignTermsIn,
+    ClaimIn,
     CodesOut,
     CustomerIn,
     IssueCodesIn,
     ReasonIn,
     VoucherOut,
 )
-from interfaces.http.security import Admin, Assigner, Operations, Reader, Services
+from interfaces.http.security import Admin, Assigner, Checkout, Operations, Reader, Services
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=ERRORS)
 KeyPath = Annotated[str, "campaign key"]
@@ -130,3 +131,12 @@ def assign_new_voucher(key: KeyPath, body: Annotated[CustomerIn, Body()], actor:
     """Issue a fresh code from the campaign's stock straight into a customer's wallet."""
     return command_response(
         services.vouchers.assign_new_voucher(actor, key, body.customer_id, idempotency_key))
+
+
+@router.post("/{key}/claims", status_code=201, response_model=VoucherOut)
+def claim_voucher(key: KeyPath, body: ClaimIn, actor: Checkout, services: Services,
+                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """C6: a customer claims a voucher of a live campaign (claim channel, method, limits per
+    natural day/week/month/year and segment apply); the answer has the redirect URL."""
+    return command_response(services.vouchers.claim_voucher(
+        actor, key, body.customer_id, body.channel, idempotency_key))
