@@ -142,7 +142,18 @@ class RedemptionService:
                 CustomerUsage)
             usage.release(redemption.id, at)
         account = self._take_back_points(actor.merchant_id, redemption, reason, at)
-        return Outcome(200, redemption_view(redemption), (redemption, voucher, usage, account))
+        offer = self._take_back_offer(redemption, reason, actor.ref, at)
+        return Outcome(200, redemption_view(redemption), (redemption, voucher, usage, account, offer))
+
+    def _take_back_offer(self, redemption: Redemption, reason: str, by: str, at: datetime
+                         ) -> Voucher | None:
+        """W2: the offer a reversed redemption placed is withdrawn if still unused (a used one
+        stays spent; a partner code, once shown to the customer, stays sold)."""
+        given = redemption.facts.get("reward") or {}
+        if given.get("type") != "offer" or not given.get("voucher_id"):
+            return None
+        offer = self.ledger.load(UUID(given["voucher_id"]), Voucher)
+        return offer if offer.withdraw(redemption.id, reason.strip(), by, at) else None
 
     def load_redemption(self, merchant_id: str, redemption_id: UUID) -> Redemption:
         return self._load_redemption(merchant_id, redemption_id)

@@ -201,6 +201,8 @@ def campaign_reasons(campaign: Campaign, at: datetime) -> list[Reason]:
 def _voucher_reasons(voucher: Voucher, attempt: Attempt, per_customer: int | None,
                      per_order: int | None) -> list[Reason]:
     reasons = []
+    if voucher.withdrawn:
+        reasons.append(Reason("voucher_withdrawn", "the offer was taken back"))
     if not voucher.exhausted and voucher.exhausted_at(attempt.at, besides=attempt.hold_id):
         reasons.append(Reason("voucher_held", "the code's last uses are held for another cart"))
     elif voucher.exhausted:

@@ -18,6 +18,7 @@ class VoucherState:
     OPEN = "open"
     ASSIGNED = "assigned"
     REDEEMED = "redeemed"
+    WITHDRAWN = "withdrawn"  # an offer taken back when the redemption that placed it was reversed
 
 
 class Voucher(Aggregate):
@@ -98,7 +99,19 @@ class Voucher(Aggregate):
             voucher.redemptions.remove(self.redemption_id)
             voucher.uses = [u for u in voucher.uses if u["id"] != self.redemption_id]
 
+    class Withdrawn(Aggregate.Event):
+        """W2: an unused offer taken back, because the redemption that placed it was reversed."""
+
+        reason: str
+        by: str
+        redemption_id: UUID  # the reversed redemption that had placed this offer
+        campaign_id: UUID
+
+        def apply(self, voucher: Voucher) -> None:
+            voucher.withdrawn = True
+
     def __init__(self) -> None:
+        self.withdrawn = False
         self.merchant_id = ""
         self.campaign_id: UUID
         self.code = ""
@@ -163,6 +176,8 @@ class Voucher(Aggregate):
 
     @property
     def state(self) -> str:
+        if self.withdrawn:
+            return VoucherState.WITHDRAWN
         if self.exhausted:
             return VoucherState.REDEEMED
         return VoucherState.ASSIGNED if self.holder else VoucherState.OPEN
@@ -188,6 +203,8 @@ class Voucher(Aggregate):
         """Record one use; the limit and the holder are invariants checked here, whatever decided."""
         if redemption_id in self.redemptions:
             raise InvalidTransition("that redemption is already recorded", code="duplicate_redemption")
+        if self.withdrawn:
+            raise InvalidTransition("the voucher was withdrawn", code="voucher_withdrawn")
         if hold_id is not None and hold_id not in {h["id"] for h in self.active_holds(at)}:
             raise InvalidTransition("the hold has lapsed or was released", code="hold_not_active")
         if self.exhausted_at(at, besides=hold_id):
@@ -221,6 +238,14 @@ class Voucher(Aggregate):
         if all(h["id"] != hold_id for h in self.holds):
             return False
         self.trigger_event(self.HoldReleased, hold_id=hold_id, reason=reason, timestamp=at)
+        return True
+
+    def withdraw(self, redemption_id: UUID, reason: str, by: str, at: datetime) -> bool:
+        """Take back an offer nobody used yet; False (nothing changes) once it was used."""
+        if self.withdrawn or self.redemptions or self.active_holds(at):
+            return False
+        self.trigger_event(self.Withdrawn, reason=reason, by=by, redemption_id=redemption_id,
+                           campaign_id=self.campaign_id, timestamp=at)
         return True
 
     def reverse_redemption(self, redemption_id: UUID, reason: str, at: datetime) -> None:

@@ -54,6 +54,8 @@ class Wallet(Projection):
             Voucher.Assigned: self._assigned,
             Voucher.Redeemed: lambda e, tx, _: self._count(tx, e, +1),
             Voucher.RedemptionReversed: lambda e, tx, _: self._count(tx, e, -1),
+            Voucher.Withdrawn: lambda e, tx, _: tx.execute(
+                "DELETE FROM wallet_vouchers WHERE voucher_id=?", (str(e.originator_id),)),
             PartnerCode.Sold: self._partner_sold,
             PartnerCode.Redeemed: self._partner_redeemed,
         }

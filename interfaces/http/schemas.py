@@ -314,7 +314,7 @@ class VoucherOut(Out):
     id: str
     code: str
     campaign_id: str
-    state: Literal["open", "assigned", "redeemed"]
+    state: Literal["open", "assigned", "redeemed", "withdrawn"]
     holder: str | None
     redemption_limit: int | None
     redemption_count: int

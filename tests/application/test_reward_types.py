@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -164,3 +165,27 @@ def test_reward_types_and_budgets_over_http(client: TestClient, keys: KeyMaker) 
     assert created.json()["unit_cost"] == 600
     assert bad.status_code == 422 and bad.json()["code"] == "stock_exceeds_budget"
     assert unknown.status_code == 422
+
+
+def test_reversing_the_promo_redemption_withdraws_an_unused_offer(container: Container, admin: Actor
+                                                                  ) -> None:
+    live_campaign(container, admin, "comeback", reward={"type": "amount_off", "amount": 700})
+    live_campaign(container, admin, reward={"type": "offer", "campaign": "comeback"},
+                  voucher_type="multi_use", redemption_limit=None)
+    promo = one_code(container, admin, "spring", "WELCOMEBACK")
+    _, unused = redeem(container, admin, promo, "c1")
+    _, used = redeem(container, admin, promo, "c1")
+    assert redeem(container, admin, used["reward"]["voucher_code"], "c1")[0] == 201
+
+    for body in (unused, used):
+        container.redemptions.reverse(admin, UUID(body["id"]), "order cancelled")
+
+    withdrawn = container.vouchers.get_voucher("acme", unused["reward"]["voucher_code"])
+    spent = container.vouchers.get_voucher("acme", used["reward"]["voucher_code"])
+    status, late = redeem(container, admin, unused["reward"]["voucher_code"], "c1")
+    container.projections.catch_up()
+    in_wallet = {v["code"] for v in container.queries.wallet("acme", "c1")["vouchers"]}
+    assert withdrawn["state"] == "withdrawn" and spent["state"] == "redeemed"
+    assert unused["reward"]["voucher_code"] not in in_wallet
+    assert used["reward"]["voucher_code"] in in_wallet
+    assert status == 422 and "voucher_withdrawn" in [r["code"] for r in late["reasons"]]
