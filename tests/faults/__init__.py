@@ -1,0 +1,1 @@
+"""Crash and fault tests: real server processes, real PostgreSQL, faults injected from outside."""
