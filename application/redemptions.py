@@ -203,13 +203,11 @@ class RedemptionService:
                  ) -> Attempt:
         """The attempt with what the rules need: local time, holiday, segment membership."""
         local, holidays = self.merchants.local_context(merchant_id, at)
-        segment = campaign.terms.rules.segment
-        member = bool(segment and request.customer_id
-                      and self.segments.is_member(merchant_id, segment, request.customer_id))
         return Attempt(customer_id=request.customer_id, order=request.order, at=at,
                        store_id=request.store_id, channel=request.channel, local=local,
                        holidays=frozenset({local.date()} & holidays),
-                       segments=frozenset({segment} if member and segment else set()))
+                       segments=self.segments.segments_of(merchant_id, campaign.terms.rules.segment,
+                                                          request.customer_id))
 
     @staticmethod
     def _rejection(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,

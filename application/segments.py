@@ -61,6 +61,13 @@ class SegmentService:
         found = self._membership(merchant_id, segment, customer_id)
         return found is not None and found.member
 
+    def segments_of(self, merchant_id: str, segment: str | None, customer_id: str | None
+                    ) -> frozenset[str]:
+        """The campaign's segment if the customer is in it (what the rules engine is told)."""
+        if segment is None or customer_id is None:
+            return frozenset()
+        return frozenset({segment}) if self.is_member(merchant_id, segment, customer_id) else frozenset()
+
     def _membership(self, merchant_id: str, segment: str, customer: str) -> SegmentMembership | None:
         return self.ledger.find(SegmentMembership.id_for(merchant_id, segment, customer), SegmentMembership)
 

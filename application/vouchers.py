@@ -113,7 +113,8 @@ class VoucherService:
 
         return self.executor.run(
             actor=actor, operation=operation,
-            payload={"campaign": campaign_key, "customer_id": customer_id, "channel": channel},
+            payload={"campaign": campaign_key, "customer_id": customer_id,
+                     **({"channel": channel} if channel is not None else {})},
             decide=decide, idempotency_key=idempotency_key,
             lock_key=Campaign.id_for(merchant, campaign_key),
         )
@@ -150,9 +151,7 @@ class VoucherService:
                                   CustomerClaims) \
             or CustomerClaims.start(merchant, campaign.id, customer_id, at)
         local, _ = self.merchants.local_context(merchant, at)
-        segment = campaign.terms.rules.segment
-        member = bool(segment and self.segments.is_member(merchant, segment, customer_id))
-        segments = frozenset({segment} if member and segment else set())
+        segments = self.segments.segments_of(merchant, campaign.terms.rules.segment, customer_id)
         return claims, claims.situation(local, method, channel, segments)
 
     def link_voucher(

@@ -151,14 +151,12 @@ def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: At
         reasons.append(Reason("min_spend_not_met",
                               f"qualifying lines must total {reward.min_spend}"))
     if isinstance(reward, Points):
-        if attempt.customer_id is None and all(r.code != "customer_required" for r in reasons):
-            reasons.append(Reason("customer_required", "points go to a customer's account"))
+        _require_customer(reasons, attempt, "points go to a customer's account")
         points = 0 if reasons else reward.points
         return Decision(0, tuple(reasons), points=points, qualifying_amount=evaluation.qualifying_amount)
     if not isinstance(reward, MONEY_OFF):  # a gift, a partner's code or an offer: no money off
-        if isinstance(reward, Offer) and attempt.customer_id is None \
-                and all(r.code != "customer_required" for r in reasons):
-            reasons.append(Reason("customer_required", "an offer goes to a customer's wallet"))
+        if isinstance(reward, Offer):
+            _require_customer(reasons, attempt, "an offer goes to a customer's wallet")
         if reasons:
             return Decision(0, tuple(reasons), qualifying_amount=evaluation.qualifying_amount)
         return Decision(0, (), costs=split_cost(reward.unit_cost or 0, rules),
@@ -170,6 +168,12 @@ def decide(campaign: Campaign, voucher: Voucher, customer_uses: int, attempt: At
         return Decision(0, tuple(reasons), qualifying_amount=evaluation.qualifying_amount)
     return Decision(discount, (), allocations=allocate(discount, evaluation.lines),
                     costs=split_cost(discount, rules), qualifying_amount=evaluation.qualifying_amount)
+
+
+def _require_customer(reasons: list[Reason], attempt: Attempt, message: str) -> None:
+    """A reward that goes to a customer needs one (said once, whichever rule asked first)."""
+    if attempt.customer_id is None and all(r.code != "customer_required" for r in reasons):
+        reasons.append(Reason("customer_required", message))
 
 
 def given(reward: Reward) -> dict[str, Any] | None:

@@ -78,8 +78,7 @@ def situation_reasons(rules: Rules, s: Situation, campaign_key: str) -> list[Rea
         reasons.append(Reason("wrong_day", "the campaign does not apply on this day of the week"))
     if rules.workdays_only and (weekday > 5 or s.local.date() in s.holidays):
         reasons.append(Reason("not_a_workday", "the campaign applies on workdays only"))
-    if rules.segment is not None and rules.segment not in s.segments:
-        reasons.append(Reason("not_in_segment", "the campaign is for another customer segment"))
+    reasons += segment_reasons(rules, s.segments)
     reasons += stacking_reasons(rules, s.stack, campaign_key)
     return reasons
 
@@ -111,8 +110,7 @@ def claim_reasons(rules: Rules, s: ClaimSituation) -> list[Reason]:
         reasons.append(Reason("claim_method_not_allowed", f"this campaign's vouchers: {who} only"))
     if s.method == "customer" and claim.channel != "any" and s.channel != claim.channel:
         reasons.append(Reason("wrong_claim_channel", f"the campaign is claimed {claim.channel} only"))
-    if rules.segment is not None and rules.segment not in s.segments:
-        reasons.append(Reason("not_in_segment", "the campaign is for another customer segment"))
+    reasons += segment_reasons(rules, s.segments)
     now = period_keys(s.local.date())
     for period, limit in claim.limits().items():
         used = sum(1 for day in s.claimed_days if period_keys(day)[period] == now[period])
@@ -121,6 +119,13 @@ def claim_reasons(rules: Rules, s: ClaimSituation) -> list[Reason]:
             reasons.append(Reason(f"claim_limit_{period}",
                                   f"a customer may claim {limit} voucher(s) {per}"))
     return reasons
+
+
+def segment_reasons(rules: Rules, segments: frozenset[str]) -> list[Reason]:
+    """C11: a campaign for a segment applies to (and is claimed by) its members only."""
+    if rules.segment is not None and rules.segment not in segments:
+        return [Reason("not_in_segment", "the campaign is for another customer segment")]
+    return []
 
 
 def stacking_reasons(rules: Rules, others: tuple[str, ...], campaign_key: str) -> list[Reason]:
