@@ -38,13 +38,18 @@ def _shm() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PostgresCluster]:
+def require_postgres() -> None:
+    """Skip without PostgreSQL's server binaries; in CI their absence is a failure."""
     if find_pg_bin() is None:
         reason = "PostgreSQL server binaries not found (apt-get install postgresql, or set PROMO_PG_BIN)"
         if IN_CI:
             pytest.fail(f"CI=true but {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    require_postgres()
     cluster = PostgresCluster(base_dir=_shm())
     cluster.start()
     yield cluster

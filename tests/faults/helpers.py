@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from application.commands import Actor
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
 from projections.hub import PROJECTIONS
-from tests.support.pgcluster import PostgresCluster
+from tests.support.pgcluster import PostgresCluster, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MERCHANT = "faults"
@@ -78,13 +77,6 @@ def seed_shop(database_url: str, codes: int, campaign: str = "faults") -> Shop:
 
 
 # --- `promo serve` as a real process -----------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 @dataclass
 class ServerProcess:

@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import IN_CI, _shm
+from tests.conftest import _shm, require_postgres
 from tests.faults.helpers import (
     Answer,
     Load,
@@ -34,7 +34,7 @@ from tests.faults.helpers import (
     verify_nothing_lost,
     wait_caught_up,
 )
-from tests.support.pgcluster import PostgresCluster, find_pg_bin
+from tests.support.pgcluster import PostgresCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
 
@@ -49,11 +49,7 @@ SHORT_POOL_WAIT = {"PROMOLEDGER_POSTGRES_CONNECT_TIMEOUT": "1"}
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PostgresCluster]:
     """A private cluster: these tests stop and restart it."""
-    if find_pg_bin() is None:
-        reason = "PostgreSQL server binaries not found (apt-get install postgresql, or set PROMO_PG_BIN)"
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
+    require_postgres()
     private = PostgresCluster(base_dir=_shm())
     private.start()
     yield private

@@ -48,7 +48,7 @@ def find_pg_bin() -> Path | None:
     return next((c for c in candidates if _has_binaries(c)), None)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -246,7 +246,7 @@ class PostgresCluster:
     def _start_server(self) -> None:
         """Start the server on a free port, retrying when another process grabs the port."""
         for attempt in range(3):
-            self._port = _free_port()
+            self._port = free_port()
             self._write_conf()
             seen = self.log_file.stat().st_size if self.log_file.exists() else 0
             proc = self._run(*self._pg_ctl("start"), check=False)
