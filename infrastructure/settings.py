@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(default=500, ge=1, le=10_000)
     postgres_pool_size: int = Field(default=10, ge=1)
     postgres_max_overflow: int = Field(default=20, ge=0)
+    # Seconds a request waits for a pooled connection per attempt (3 attempts): with the
+    # database away a request answers 503 within ~3 times this.
+    postgres_connect_timeout: int = Field(default=2, ge=1, le=60)
     seed_demo: bool = True
     # C2: template codes are merchant id + YYYYMMDD + a per-day serial this wide (it widens past it).
     template_serial_width: int = Field(default=3, ge=1, le=9)

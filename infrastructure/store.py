@@ -41,7 +41,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_connect_timeout),  # see postgres_recorder
         "POSTGRES_LOCK_TIMEOUT": "10",
         # No ping per checkout (one more round trip each): the library retries reads and
         # inserts on connection errors, and the pool drops broken connections.

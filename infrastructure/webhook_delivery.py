@@ -116,12 +116,20 @@ class DeliveryWorker:
             self._thread = None
 
     def _loop(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                if self.run_once():
+                delivered = self.run_once()
+                if failures:
+                    log.info("webhook delivery resumed after %d failed rounds", failures)
+                failures = 0
+                if delivered:
                     continue
-            except Exception:  # store away: try again after a pause, never give up
-                log.exception("webhook delivery failed; retrying")
-                self._stop.wait(1.0)
+            except Exception:  # store away: back off and try again, never give up
+                failures += 1
+                if failures == 1:  # one traceback per outage, not one per round
+                    log.exception("webhook delivery failed; retrying")
+                self._stop.wait(min(5.0, 0.1 * 2**failures))
+                continue
             self._wake.wait(self.poll_seconds)

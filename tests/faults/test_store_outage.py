@@ -38,12 +38,6 @@ from tests.support.pgcluster import PostgresCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
 
-# The library's own setting (eventsourcing reads PROMOLEDGER_<NAME> before <NAME>): the pool waits
-# 1 s instead of 5 s for a connection, so a request with the database away fails in ~12 s (ten
-# attempts) instead of ~50 s. Only the test that keeps the database away for a while uses it;
-# the production default is what test_a_request_with_the_database_away_answers_503_promptly
-# measures.
-SHORT_POOL_WAIT = {"PROMOLEDGER_POSTGRES_CONNECT_TIMEOUT": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +124,6 @@ def wait_for_lock_waiter(url: str, timeout: float = 10.0) -> None:
     pytest.fail("no request came to wait on the events table lock")
 
 
-@pytest.mark.xfail(strict=True, raises=TooSlow, reason=(
-    "with the production settings a request takes ~50 s (read) to ~9 min (save) to answer 503 with "
-    "the database away: eventsourcing retries each recorder call 10 times, each waiting "
-    "POSTGRES_CONNECT_TIMEOUT=5 s for a pooled connection, and LargeSafePostgresRecorder.insert_events "
-    "adds a second 10x retry around the library's own; see the report of issue 8"))
 def test_a_request_with_the_database_away_answers_503_promptly(
         cluster: PostgresCluster, served: Served) -> None:
     """Two redeems: one caught in its save when the database goes (it waits on a lock on the
@@ -167,7 +156,7 @@ def test_postgres_stopped_during_load_answers_503_then_recovers_and_loses_nothin
         cluster: PostgresCluster, db_url: str, tmp_path: Path) -> None:
     shop = seed_shop(db_url, 91)
     *attempts, probe = attempts_for(shop)
-    with running(db_url, tmp_path, "server", **SHORT_POOL_WAIT) as server, \
+    with running(db_url, tmp_path, "server") as server, \
             httpx.Client(base_url=server.base_url, timeout=60.0) as http, \
             Load(server.base_url, shop.checkout, attempts, threads=3, pause=0.05) as load:
         assert load.wait_answers(10, timeout=30), server.diagnostics()
