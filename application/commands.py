@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,6 +73,10 @@ class CommandExecutor:
         # Commands on the same aggregate in one process queue here instead of
         # conflicting in the store; across processes optimistic concurrency decides.
         self._locks = [threading.Lock() for _ in range(128)]
+        # Observers (metrics; never business logic): told of every retry after a version
+        # conflict, and of every command decided and saved here (replays excluded).
+        self.on_conflict: list[Callable[[str], None]] = []
+        self.on_completed: list[Callable[[str, CommandResult], None]] = []
 
     def run(
         self,
@@ -119,14 +123,25 @@ class CommandExecutor:
                 replay = self._replay(actor.merchant_id, key, hashed) if key is not None else None
                 if replay is not None:
                     return replay
+                self._observe(self.on_conflict, operation)
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
                 continue
-            return CommandResult(outcome.status, outcome.body, position)
+            result = CommandResult(outcome.status, outcome.body, position)
+            self._observe(self.on_completed, operation, result)
+            return result
         log.warning("%s gave up after %d conflicting attempts", operation, self.max_attempts)
         raise ConcurrencyConflict(
             "the resource is under heavy concurrent use; retry with the same Idempotency-Key",
             retryable=True,
         )
+
+    @staticmethod
+    def _observe(observers: Iterable[Callable[..., None]], *args: Any) -> None:
+        for observer in observers:
+            try:
+                observer(*args)
+            except Exception:  # the command is saved: a failing observer must not turn it into an error
+                log.exception("command observer failed")
 
     def _replay(self, merchant_id: str, key: str, hashed: str) -> CommandResult | None:
         record_id = IdempotencyRecord.id_for(merchant_id, key)

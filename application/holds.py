@@ -61,7 +61,7 @@ class HoldService:
             hold = self._load(actor.merchant_id, hold_id)
             hold.require_held(at)  # a lapsed, cancelled or confirmed hold is refused
             outcome = self.stacks.decide_redemption(actor.merchant_id, _request(hold.request), at,
-                                                    hold_id=hold_id)
+                                                    hold_id=hold_id, by=actor.ref)
             if outcome.status != 201:
                 return outcome  # the rejections are recorded; the hold lapses or is cancelled
             hold.confirm(UUID(outcome.body["id"]), at)

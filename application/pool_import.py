@@ -115,7 +115,10 @@ def read_codes(stream: IO[bytes], limit: int) -> list[str]:
     """The codes of a plain list file (a partner's redemption report): first column, no format."""
     codes: list[str] = []
     for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), 1):
-        code = _first_field(raw.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        # Undecodable bytes and NUL (which PostgreSQL text refuses) become U+FFFD: such a code
+        # matches nothing and is reported back as unknown.
+        text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        code = _first_field(text.lstrip("\ufeff"))
         if not code or (number == 1 and code.lower() in HEADER_NAMES):
             continue
         codes.append(code)

@@ -103,7 +103,8 @@ class RedemptionService:
                                             by=actor.ref)
                 except RewardUnavailable as exc:  # recorded as a rejection: nothing used up
                     decision = replace(decision, reasons=(Reason(exc.code, exc.detail),))
-            rejection = self._rejection(redemption_id, merchant, request, loaded, decision, at)
+            rejection = self._rejection(redemption_id, merchant, request, loaded, decision, at,
+                                        by=actor.ref)
             status = 404 if decision.reasons[0] == UNKNOWN_CODE else 422
             return Outcome(status, redemption_view(rejection), (rejection,))
 
@@ -211,7 +212,8 @@ class RedemptionService:
 
     @staticmethod
     def _rejection(redemption_id: UUID, merchant_id: str, request: RedeemRequest, loaded: _Loaded,
-                   decision: Decision, at: datetime, stack_id: UUID | None = None) -> Redemption:
+                   decision: Decision, at: datetime, stack_id: UUID | None = None,
+                   by: str | None = None) -> Redemption:
         campaign = loaded.campaign
         return Redemption.reject(
             redemption_id, at, merchant_id=merchant_id, code=request.code,
@@ -223,7 +225,7 @@ class RedemptionService:
             reasons=[{"code": r.code, "message": r.message} for r in decision.reasons],
             voucher_version=loaded.voucher.version if loaded.voucher else None,
             customer_uses=loaded.usage.count if loaded.usage else 0,
-            context=_context(loaded.attempt), stack_id=stack_id,
+            context=_context(loaded.attempt), stack_id=stack_id, by=by,
         )
 
     def _acceptance(self, redemption_id: UUID, merchant_id: str, request: RedeemRequest,
@@ -256,7 +258,7 @@ class RedemptionService:
             discount=decision.discount, usage_counted=usage is not None,
             voucher_version=voucher_version, customer_uses=uses, points_awarded=decision.points,
             allocations=decision.allocation_dicts(), costs=asdict(decision.costs),
-            context=_context(loaded.attempt), stack_id=stack_id, reward=reward_given,
+            context=_context(loaded.attempt), stack_id=stack_id, reward=reward_given, by=by or None,
         )
         account = None
         reward = campaign.terms.reward

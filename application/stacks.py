@@ -92,22 +92,22 @@ class StackService:
         merchant = actor.merchant_id
         return self.redemptions.executor.run(
             actor=actor, operation="redeem_stack", payload=request.payload(),
-            decide=lambda at: self.decide_redemption(merchant, request, at),
+            decide=lambda at: self.decide_redemption(merchant, request, at, by=actor.ref),
             idempotency_key=idempotency_key,
             lock_key=_voucher_id(merchant, request.codes[0]) if request.codes else None,
         )
 
     def decide_redemption(self, merchant: str, request: StackRequest, at: datetime,
-                          hold_id: UUID | None = None) -> Outcome:
+                          hold_id: UUID | None = None, by: str | None = None) -> Outcome:
         """The outcome of redeeming the stack now (confirming `hold_id`, if given)."""
         request = _some(self._with_linked(merchant, request, at))
         stack_id = uuid.uuid4()
         shared: dict[UUID, PointsAccount] = {}
         items = self._evaluate(merchant, request, at, stack_id=stack_id, shared=shared,
-                               hold_id=hold_id)
+                               hold_id=hold_id, by=by)
         refused = [i for i in items if i.decision is not None and not i.decision.accepted]
         if refused:
-            return self._refusal(stack_id, merchant, request, items, refused, at)
+            return self._refusal(stack_id, merchant, request, items, refused, at, by)
         changed: list[Any] = []
         views = []
         for item in items:
@@ -163,7 +163,8 @@ class StackService:
 
     def _evaluate(self, merchant: str, request: StackRequest, at: datetime, *,
                   stack_id: UUID | None = None, shared: dict[UUID, PointsAccount] | None = None,
-                  hold_id: UUID | None = None, memo: dict[Any, Any] | None = None) -> list[_Item]:
+                  hold_id: UUID | None = None, memo: dict[Any, Any] | None = None,
+                  by: str | None = None) -> list[_Item]:
         """Decide each code in application order; with `stack_id`, also apply the accepted ones."""
         svc = self.redemptions
         items = [_Item(code, n, self._loaded(merchant, request.single(code), memo))
@@ -191,18 +192,18 @@ class StackService:
             if stack_id is not None:
                 item.outcome = svc._acceptance(
                     uuid.uuid4(), merchant, request.single(item.code), loaded, item.decision, at,
-                    stack_id=stack_id, shared_accounts=shared, hold_id=hold_id)
+                    stack_id=stack_id, shared_accounts=shared, hold_id=hold_id, by=by or "")
                 usages[campaign.id] = loaded.usage
         return items
 
     def _refusal(self, stack_id: UUID, merchant: str, request: StackRequest, items: list[_Item],
-                 refused: list[_Item], at: datetime) -> Outcome:
+                 refused: list[_Item], at: datetime, by: str | None = None) -> Outcome:
         rejections = []
         for item in refused:
             assert item.decision is not None
             rejections.append(self.redemptions._rejection(
                 uuid.uuid4(), merchant, request.single(item.code), item.loaded, item.decision, at,
-                stack_id=stack_id))
+                stack_id=stack_id, by=by))
         first = refused[0].decision
         assert first is not None
         body = {**_body(items, request), "id": str(stack_id), "status": "rejected",

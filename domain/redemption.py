@@ -42,6 +42,7 @@ class Redemption(Aggregate):
         context: dict[str, Any] | None = None  # local time, holiday, segments the rules saw
         stack_id: UUID | None = None  # R3: the redemptions of one stacked order share this
         reward: dict[str, Any] | None = None  # C5/W2: the gift, partner code or offer given
+        by: str | None = None  # who asked: the API key's reference (A4 fraud detectors)
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REDEEMED
@@ -64,6 +65,7 @@ class Redemption(Aggregate):
         customer_uses: int
         context: dict[str, Any] | None = None
         stack_id: UUID | None = None
+        by: str | None = None  # who asked: the API key's reference (A4 fraud detectors)
 
         def apply(self, redemption: Redemption) -> None:
             redemption.status = RedemptionStatus.REJECTED

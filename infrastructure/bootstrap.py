@@ -16,6 +16,7 @@ from application.clock import Clock, system_clock
 from application.commands import CommandExecutor
 from application.customer_facts import CustomerFactsService
 from application.distribution import DistributionService
+from application.fraud import FraudPolicy, FraudService
 from application.holds import HoldService
 from application.jobs import JobService
 from application.ledger import Ledger
@@ -36,12 +37,14 @@ from application.webhook_events import Publisher
 from application.webhooks import OutboxPolicy, WebhookService
 from application.workflows import WorkflowPolicy, WorkflowService
 from infrastructure.database import LibraryDatabase
+from infrastructure.fraud_observations import SqlObservationStore
 from infrastructure.policy_runner import PolicyLoop, PolicyRunner
 from infrastructure.scheduler import Automation
 from infrastructure.settings import Settings
 from infrastructure.store import eventsourcing_env
 from infrastructure.webhook_delivery import DeliveryWorker, HttpSender
 from projections.automation_reader import AutomationReader
+from projections.fraud_flags import FraudFlagReader
 from projections.hub import ProjectionHub
 from projections.pool_stock import PoolStockReader
 from projections.queries import QueryService
@@ -82,6 +85,8 @@ class Container:
     webhooks: WebhookService
     stock_alerts: StockAlertService
     distribution: DistributionService
+    fraud: FraudService
+    fraud_flags: FraudFlagReader
     automation_reader: AutomationReader
     jobs: JobService
     policies: PolicyLoop
@@ -130,7 +135,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         ledger=ledger,
         db=db,
         executor=executor,
-        access=AccessService(ledger, clock),
+        access=AccessService(ledger, clock, executor),
         campaigns=campaigns,
         vouchers=vouchers,
         redemptions=redemptions,
@@ -172,8 +177,12 @@ def _automation(settings: Settings, clock: Clock, ledger: Ledger, db: LibraryDat
     jobs = JobService(ledger, clock, reader, campaigns, points, workflows, stock_alerts,
                       catch_up_days=settings.job_catch_up_days,
                       process_ref=f"{socket.gethostname()}:{os.getpid()}")
+    fraud = FraudService(executor, ledger)
+    observations = SqlObservationStore(db)
+    observations.setup()
     runners = [PolicyRunner(WorkflowPolicy(workflows, ledger), ledger, db),
-               PolicyRunner(OutboxPolicy(webhooks, Publisher(ledger)), ledger, db)]
+               PolicyRunner(OutboxPolicy(webhooks, Publisher(ledger)), ledger, db),
+               PolicyRunner(FraudPolicy(fraud, ledger, observations), ledger, db)]
     for runner in runners:
         runner.setup()
     policies = PolicyLoop(runners, ledger, settings.policy_poll_seconds)
@@ -184,5 +193,6 @@ def _automation(settings: Settings, clock: Clock, ledger: Ledger, db: LibraryDat
         "webhooks": webhooks, "stock_alerts": stock_alerts,
         "distribution": DistributionService(executor, ledger, vouchers, reader),
         "automation_reader": reader, "jobs": jobs, "policies": policies, "webhook_worker": worker,
+        "fraud": fraud, "fraud_flags": FraudFlagReader(hub, db, settings.read_wait_seconds),
         "automation": Automation(policies, worker, jobs, settings.scheduler_tick_seconds),
     }

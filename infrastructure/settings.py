@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/promoledger.db"
@@ -17,6 +20,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    # `promo serve` logs one JSON object per line (json) or plain text lines (text).
+    log_format: Literal["json", "text"] = "json"
+    # /readyz: the database answers within the timeout, and no read model lags beyond the bounds.
+    ready_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
+    ready_max_lag_events: int = Field(default=10_000, ge=0)
+    ready_max_lag_seconds: float = Field(default=60.0, ge=0)
+    # /metrics is open on the bind address (Prometheus' usual); set a token to require Bearer auth.
+    metrics_token: SecretStr | None = None
     # Largest request body accepted; larger ones get 413 before anything is parsed.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # File uploads (partner code lists): 64 MiB holds ~3,000,000 20-character codes.
@@ -46,6 +57,15 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
     # How far back date triggers look for occurrences missed while the service was down.
     job_catch_up_days: int = Field(default=7, ge=0, le=366)
+    # Security (issues 7, 8): per-key token bucket on checkout routes (0 disables), and the lockout
+    # after unknown-code answers per (key, customer) — anonymous calls share one larger budget.
+    rate_limit_per_second: float = Field(default=500.0, ge=0)
+    rate_limit_burst: int = Field(default=1000, ge=1)
+    guess_limit: int = Field(default=20, ge=0)
+    guess_limit_anonymous: int = Field(default=200, ge=0)
+    guess_window_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    # CORS is closed by default; comma-separated origins (https://shop.example) open it to those.
+    cors_origins: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -61,3 +81,15 @@ class Settings(BaseSettings):
         if value not in ("critical", "error", "warning", "info", "debug"):
             raise ValueError("PROMO_LOG_LEVEL: critical, error, warning, info or debug")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s,]+", origin):
+                raise ValueError(f"PROMO_CORS_ORIGINS: {origin!r} is not scheme://host[:port]")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

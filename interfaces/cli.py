@@ -48,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="")
     create.add_argument("--timezone", default="UTC", help="for a new merchant (IANA name)")
     create.set_defaults(func=_create_key)
+    revoke = keys.add_parser("revoke", help="revoke a key (by its id, or the key itself) with a reason")
+    revoke.add_argument("key", help="the key's id (from `keys list`), or the leaked key itself")
+    revoke.add_argument("--merchant", required=True)
+    revoke.add_argument("--reason", required=True)
+    revoke.set_defaults(func=_revoke_key)
+    listing = keys.add_parser("list", help="the merchant's keys as JSON (never secrets)")
+    listing.add_argument("--merchant", required=True)
+    listing.set_defaults(func=_list_keys)
 
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="ACTION")
@@ -78,10 +86,12 @@ def _names(container: Container, name: str) -> list[str]:
 def _serve(container: Container, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from infrastructure.logging import configure_logging
     from infrastructure.seed import seed_demo
     from interfaces.http.app import create_app
 
     settings = container.settings
+    configure_logging(settings.log_level, settings.log_format)
     host, port = args.host or settings.host, args.port or settings.port
     if settings.seed_demo and not args.no_seed:
         demo = seed_demo(container)
@@ -90,14 +100,43 @@ def _serve(container: Container, args: argparse.Namespace) -> int:
                   f"  try: curl -s -H 'Authorization: Bearer {demo.api_key}' "
                   f"http://{host}:{port}/v1/campaigns\n  live code: {demo.code} (10% off, EUR)",
                   flush=True)
+    # Our logging, not uvicorn's: its loggers propagate to ours, and our access log has routes.
     uvicorn.run(create_app(container, run_automation=settings.automation), host=host, port=port,
-                log_level=settings.log_level)
+                log_level=settings.log_level, log_config=None, access_log=False)
     return 0
 
 
 def _create_key(container: Container, args: argparse.Namespace) -> int:
-    key = container.access.create_key(args.merchant, args.role, args.label, args.timezone)
+    import getpass
+
+    key = container.access.create_key(args.merchant, args.role, args.label, args.timezone,
+                                      issued_by=f"cli:{getpass.getuser()}")
     print(key.secret)
+    return 0
+
+
+def _revoke_key(container: Container, args: argparse.Namespace) -> int:
+    import getpass
+    import uuid
+
+    from application.access import well_formed
+    from application.commands import Actor
+    from domain.api_key import ApiKey, hash_secret
+
+    try:
+        key_id = (ApiKey.id_for_hash(hash_secret(args.key)) if well_formed(args.key)
+                  else uuid.UUID(args.key))
+    except ValueError:
+        print("error: KEY is neither a key id nor a key", file=sys.stderr)
+        return 2
+    actor = Actor(merchant_id=args.merchant, role="admin", ref=f"cli:{getpass.getuser()}")
+    result = container.access.revoke_key(actor, key_id, args.reason)
+    print(json.dumps(result.body, indent=2))
+    return 0
+
+
+def _list_keys(container: Container, args: argparse.Namespace) -> int:
+    print(json.dumps(container.access.list_keys(args.merchant), indent=2))
     return 0
 
 

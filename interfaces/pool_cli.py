@@ -14,6 +14,7 @@ from application.commands import Actor
 from application.pools import FileRejected
 from domain.pool import ALPHANUMERIC, CodePool
 from infrastructure.bootstrap import Container
+from interfaces.http.responses import csv_cell
 from projections.pool_stock import EXPORT_COLUMNS, SOLD, UNSOLD
 
 STATUSES = {"unsold": UNSOLD, "sold": SOLD, "all": UNSOLD + SOLD}
@@ -89,6 +90,6 @@ def _write_csv(out: IO[str], rows: Iterator[dict[str, Any]]) -> int:
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
+        writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS])
         count += 1
     return count

@@ -11,10 +11,12 @@ from domain.errors import NotFound
 from infrastructure.database import LibraryDatabase
 from projections.audit import AuditReport, audit_projection
 from projections.base import Projection
+from projections.campaign_report import CampaignReport
 from projections.campaign_schedule import CampaignSchedule
 from projections.campaign_stats import CampaignStats
 from projections.customer_facts import CustomerFacts
 from projections.distribution import Distribution
+from projections.fraud_flags import FraudFlags
 from projections.points_ledger import PointsLedger
 from projections.pool_stock import PoolStock
 from projections.redemption_log import RedemptionLog
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 
 PROJECTIONS: tuple[type[Projection], ...] = (Wallet, CampaignStats, RedemptionLog, PointsLedger, PoolStock,
                                               CustomerFacts, WorkflowRuns, WebhookLog, CampaignSchedule,
-                                              Distribution)
+                                              Distribution, FraudFlags, CampaignReport)
 
 
 class ProjectionHub:

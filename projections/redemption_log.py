@@ -15,12 +15,13 @@ COLUMNS = (
     "merchant_id", "redemption_id", "position", "occurred_at", "outcome", "status", "code",
     "voucher_id", "campaign_id", "campaign_version", "customer_id", "order_id", "order_amount",
     "currency", "discount", "store_id", "channel", "reasons", "lines", "cost_group", "cost_store",
+    "allocations",
 )
 
 
 class RedemptionLog(Projection):
     name = "redemption_log"
-    version = 3  # 2: cost split columns; 3: partial reversals
+    version = 4  # 2: cost split columns; 3: partial reversals; 4: the discount per line (A2)
     tables = {
         "redemption_log": (
             "merchant_id TEXT NOT NULL, redemption_id TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -29,7 +30,7 @@ class RedemptionLog(Projection):
             "customer_id TEXT, order_id TEXT, order_amount BIGINT NOT NULL, currency TEXT NOT NULL, "
             "discount BIGINT NOT NULL, store_id TEXT, channel TEXT, reasons TEXT NOT NULL, "
             "lines TEXT NOT NULL, cost_group BIGINT NOT NULL, cost_store BIGINT NOT NULL, "
-            "reversed_at TEXT, reversal_reason TEXT, reversed_by TEXT, "
+            "reversed_at TEXT, reversal_reason TEXT, reversed_by TEXT, allocations TEXT NOT NULL, "
             "PRIMARY KEY (merchant_id, redemption_id)"
         ),
     }
@@ -37,6 +38,10 @@ class RedemptionLog(Projection):
         "CREATE INDEX IF NOT EXISTS redemption_log_position ON redemption_log (merchant_id, position)",
         "CREATE INDEX IF NOT EXISTS redemption_log_campaign "
         "ON redemption_log (merchant_id, campaign_id, position)",
+        # the report filters (A2) and the customer 360 (A3) page by customer and by store
+        "CREATE INDEX IF NOT EXISTS redemption_log_customer "
+        "ON redemption_log (merchant_id, customer_id, position)",
+        "CREATE INDEX IF NOT EXISTS redemption_log_store ON redemption_log (merchant_id, store_id, position)",
     )
 
     def handlers(self) -> dict[type, Handler]:
@@ -66,6 +71,7 @@ class RedemptionLog(Projection):
             order.get("id"), order["amount"], order["currency"],
             e.discount if accepted else 0, e.store_id, e.channel, dumps(reasons),
             dumps(order.get("lines", [])), *_costs(e if accepted else None),
+            dumps((e.allocations or []) if accepted else []),
         )
         marks = ",".join("?" * len(values))
         tx.execute(f"INSERT INTO redemption_log ({','.join(COLUMNS)}) VALUES ({marks})", values)
@@ -97,6 +103,9 @@ class LogFilter:
     status: str | None = None
     since: str | None = None  # ISO text, inclusive
     until: str | None = None  # ISO text, exclusive
+    store_id: str | None = None
+    channel: str | None = None
+    campaign_ids: tuple[str, ...] = ()  # any of these campaigns (a main one and its subs)
 
 
 def redemption_log(tx: Tx, merchant_id: str, f: LogFilter, limit: int, before: int | None
@@ -105,9 +114,13 @@ def redemption_log(tx: Tx, merchant_id: str, f: LogFilter, limit: int, before: i
     sql = "SELECT * FROM redemption_log WHERE merchant_id=?"
     params: list[Any] = [merchant_id]
     for column, value in (("campaign_id", f.campaign_id), ("customer_id", f.customer_id),
-                          ("code", f.code), ("status", f.status)):
+                          ("code", f.code), ("status", f.status), ("store_id", f.store_id),
+                          ("channel", f.channel)):
         if value is not None:
             sql, params = f"{sql} AND {column}=?", [*params, value]
+    if f.campaign_ids:
+        sql = f"{sql} AND campaign_id IN ({','.join('?' * len(f.campaign_ids))})"
+        params = [*params, *f.campaign_ids]
     if f.since is not None:
         sql, params = f"{sql} AND occurred_at >= ?", [*params, f.since]
     if f.until is not None:
@@ -120,11 +133,12 @@ def redemption_log(tx: Tx, merchant_id: str, f: LogFilter, limit: int, before: i
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
     entry = {c: row[c] for c in COLUMNS
-             if c not in ("merchant_id", "reasons", "lines", "cost_group", "cost_store")}
+             if c not in ("merchant_id", "reasons", "lines", "cost_group", "cost_store", "allocations")}
     entry["costs"] = {"group": int(row["cost_group"]), "store": int(row["cost_store"])}
     entry["id"] = entry.pop("redemption_id")
     entry["reasons"] = json.loads(row["reasons"])
     entry["lines"] = json.loads(row["lines"])
+    entry["allocations"] = json.loads(row["allocations"])
     entry["reversal"] = None if row["reversed_at"] is None else {
         "at": row["reversed_at"], "reason": row["reversal_reason"], "by": row["reversed_by"]}
     return entry

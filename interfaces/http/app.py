@@ -6,21 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from infrastructure.bootstrap import Container
-from interfaces.http import problems
+from interfaces.http import dashboard, observability, problems, security, throttle
 from interfaces.http.routers import (
     audit,
     campaigns,
     customer_facts,
     customers,
     distribution,
+    fraud,
     holds,
+    keys,
     merchant,
     points,
     pools,
     redemptions,
+    reports,
     vouchers,
     webhooks,
     workflows,
@@ -51,12 +54,14 @@ def create_app(container: Container, *, run_projections: bool = True,
         if run_projections:
             container.projections.stop()
 
-    app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(observability.note_merchant)])
     app.state.container = container
     problems.install(app)
     for module in (campaigns, vouchers, redemptions, holds, customers, points, pools, merchant, audit,
-                   customer_facts, workflows, webhooks, distribution):
+                   customer_facts, workflows, webhooks, distribution, fraud, reports, keys):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, Any]:
@@ -66,4 +71,7 @@ def create_app(container: Container, *, run_projections: bool = True,
     app.add_middleware(problems.BodyLimit, max_bytes=container.settings.max_body_bytes,
                        uploads={suffix: container.settings.max_upload_bytes
                                 for suffix in pools.UPLOAD_SUFFIXES})
+    throttle.install(app, container.settings)  # per-key rate limits, guess lockout
+    security.install_cors(app, container.settings)  # closed unless PROMO_CORS_ORIGINS
+    observability.install(app, container)  # last: its middleware wraps every other one
     return app

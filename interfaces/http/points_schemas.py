@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from interfaces.http.schemas import Out, Strict, Text
+from interfaces.http.schemas import Out, Strict, Text, Timestamp
 
 Points = Annotated[int, Field(strict=True, ge=1, le=10**12)]
 Program = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
@@ -48,7 +48,7 @@ class CreditIn(EntryContextIn):
     category: Category = "regular"
     kind: Literal["allocation", "redemption_reversal", "referral_award", "import", "bulk_award"]
     points: Points
-    expires_at: AwareDatetime | None = Field(None, description="defaults to the program's expiry")
+    expires_at: Timestamp | None = Field(None, description="defaults to the program's expiry")
 
 
 class DebitIn(EntryContextIn):

@@ -5,12 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.pool import ALPHANUMERIC, MAX_CODE_LENGTH, MAX_SALE_QUANTITY
+from interfaces.http.schemas import Strict
 
 Id = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PoolFormatIn(Strict):

@@ -92,7 +92,9 @@ def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse bodies over `max_bytes` (declared or streamed) with 413.
+    """ASGI middleware: refuse bodies over `max_bytes` (declared or streamed) with 413, and URLs
+    carrying NUL (%00) with 400 — PostgreSQL text cannot hold it, so a path or query value with
+    one would fail in the store, not as a 4xx.
 
     `uploads` maps path suffixes (file upload routes) to their own, larger limit.
     """
@@ -105,6 +107,10 @@ class BodyLimit:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await problem(400, "invalid_character", "the URL carries a NUL character (%00)")(
+                scope, receive, send)
             return
         limit = next((size for suffix, size in self.uploads.items()
                       if scope["path"].endswith(suffix)), self.max_bytes)

@@ -18,10 +18,26 @@ MinPosition = Annotated[int | None, Query(
     ge=0, le=2**62, description="Wait until the read model includes this ledger position "
     "(read-your-writes); 503 projection_lagging if it does not within the wait.")]
 
+# `model` puts Problem into the components (and under application/json); the $ref documents the
+# media type errors are actually served as, so clients and Schemathesis validate problem bodies.
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    status: {"model": Problem, "content": PROBLEM_CONTENT}
     for status in (400, 401, 403, 404, 409, 413, 422, 503)
 }
+
+
+# A spreadsheet runs a cell that starts like this as a formula (CSV injection): exports prefix it with '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell no spreadsheet will run: None is empty, text that starts like a formula gets a '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def command_response(result: CommandResult) -> JSONResponse:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain.codes import DEFAULT_CHARSET
 from domain.money import MAX_AMOUNT
@@ -15,10 +17,64 @@ Count = Annotated[int, Field(strict=True, ge=1, le=10**12)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"])]
 Text = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
+# Far enough apart for any promotion, far enough inside datetime's range that adding a validity
+# window or a day never overflows (year 9999 timestamps are refused, not a 500).
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+MAX_DEPTH = 32  # free-form objects (customer attributes, workflow triggers) nest at most this deep
+
+
+def _in_range(at: datetime) -> datetime:
+    if not EARLIEST <= at < LATEST:
+        raise ValueError("times run from 1900-01-01 to 2999-12-31 (UTC)")
+    return at
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range), Field(
+    description="ISO 8601 with a zone, between 1900-01-01 and 2999-12-31 UTC")]
+
+
+def refuse_unstorable(data: Any) -> None:
+    """Refuse what no store can hold or no client can read back: NUL (PostgreSQL text refuses
+    it, after the event is in the ledger), unpaired surrogates (not UTF-8), NaN and infinities
+    (not JSON), and free-form objects nested deeper than MAX_DEPTH. Iterative: no recursion."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError("numbers must be finite (no NaN or Infinity)")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"objects and arrays nest at most {MAX_DEPTH} deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                stack.append((item, depth + 1))
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise ValueError("text may not contain NUL (U+0000)")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text may not contain unpaired surrogates") from None
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields are refused, and so is text no store can hold."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        refuse_unstorable(data)
+        return data
 
 
 class AmountOffIn(Strict):
@@ -169,8 +225,8 @@ class CampaignTermsIn(Strict):
     stock: Count | None = Field(None, description="vouchers that may be issued (null = unlimited)")
     budget: Annotated[int, Field(strict=True, ge=1, le=10**15)] | None = Field(
         None, description="C4: stock = budget // the reward's unit cost (a stock given must fit)")
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     code_spec: CodeSpecIn = Field(default_factory=lambda: CodeSpecIn.model_validate({}))
     rules: RulesIn = Field(default_factory=lambda: RulesIn.model_validate({}))
 

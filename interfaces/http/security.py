@@ -1,15 +1,18 @@
-"""API keys: every route names the roles it admits; admin is admitted everywhere."""
+"""API keys: every route names the roles it admits; admin is admitted everywhere. CORS."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from application.commands import Actor
 from infrastructure.bootstrap import Container
+from infrastructure.settings import Settings
 from interfaces.http.problems import ApiError
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
@@ -22,6 +25,15 @@ def container(request: Request) -> Container:
 
 
 Services = Annotated[Container, Depends(container)]
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key a request presents (lower-case header names): `Authorization: Bearer`, else
+    `X-Api-Key` — the same choice the guards make, for middleware that runs before them."""
+    scheme, credentials = get_authorization_scheme_param(headers.get("authorization"))
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
+    return headers.get("x-api-key") or None
 
 
 def requires(*roles: str) -> Callable[..., Actor]:
@@ -58,3 +70,18 @@ Reader = Annotated[Actor, Depends(requires("operations", "support", "reporting",
 VoucherReader = Annotated[Actor, Depends(requires("operations", "support", "checkout", "auditor"))]
 WalletReader = Annotated[Actor, Depends(requires("checkout", "support", "reporting", "auditor"))]
 Auditor = Annotated[Actor, Depends(requires("auditor"))]
+
+
+# Browsers may send only these with a cross-origin call; answers expose these to scripts.
+CORS_HEADERS = ["Authorization", "X-Api-Key", "Idempotency-Key", "Content-Type", "X-Request-Id"]
+CORS_EXPOSED = ["X-Promo-Position", "Idempotent-Replayed", "Retry-After", "X-Request-Id"]
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """CORS is closed unless `PROMO_CORS_ORIGINS` lists origins: only those get
+    Access-Control-Allow-Origin (no cookies: keys travel in headers)."""
+    origins = settings.cors_origin_list
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)

@@ -16,13 +16,15 @@ import pytest
 
 from application.clock import ManualClock
 from application.commands import Actor
+from application.fraud import window_start
 from application.points import EntryContext
 from application.redemptions import RedeemRequest
 from application.webhook_events import event_id
 from domain.campaign import Campaign
 from domain.customer import Customer
-from domain.eligibility import Order
+from domain.eligibility import Order, OrderLine
 from domain.errors import InvalidInput
+from domain.fraud import FraudFlag
 from domain.webhook import WebhookDelivery
 from infrastructure.bootstrap import Container
 from projections.hub import PROJECTIONS
@@ -60,6 +62,7 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
 
     # points: every kind of entry, across accounts and customers
     ctx = EntryContext(source="INSTORE", till_id="T1", store_id="S1", transaction_id=f"{tag}-tx")
+    fraud_flags(c, actor, tag, step)  # early: the crash test fails two thirds into the batch
     step(c.points.define_program(actor, "main", "Main", 365))
     step(c.points.define_program(actor, "fuel", "Fuel", None))
     automation(c, actor, tag, step)
@@ -91,6 +94,7 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
     step(c.redemptions.reverse(actor, UUID(first.body["id"]), "order returned"))
     step(redeem(c, actor, codes[0], f"{tag}-cust-0"))  # usable again after the reversal
     step(redeem(c, actor, f"{tag}-NOPE", "someone"))  # unknown code
+    report_activity(c, actor, tag, single, step)
 
     multi = live_campaign(c, actor, f"{tag}-multi", voucher_type="multi_use", redemption_limit=5,
                           per_customer_limit=2, reward=reward_amount_off(300, min_spend=1000))
@@ -114,6 +118,33 @@ def activity(c: Container, actor: Actor, tag: str, clock: ManualClock) -> dict[i
 
     step(redeem(c, actor, codes[5], None))  # campaign_disabled
     return dict(statuses)
+
+
+def fraud_flags(c: Container, actor: Actor, tag: str, step: Callable[[Any], Any]) -> None:
+    """Two flags raised by the detectors' service, one of them reviewed (A4)."""
+    at = c.clock()
+    for subject in ("customer", "key"):
+        c.fraud.raise_flag(actor.merchant_id, "code_guessing", f"{subject}:{tag}", at, 25, 20, 10,
+                           [f"{tag}/1", f"{tag}/2"])
+    flag_id = FraudFlag.id_for(actor.merchant_id, "code_guessing", f"customer:{tag}", window_start(at, 10))
+    step(c.fraud.review(actor, flag_id, "dismissed", "a tester"))
+
+
+def report_activity(c: Container, actor: Actor, tag: str, parent: str, step: Callable[[Any], Any]) -> None:
+    """Issue 7 (A1-A3): a merchant time zone, a sub-campaign, a claim, a redemption in a store and
+    channel with lines, and a partial return (the campaign report's cells, lookups and zones)."""
+    c.access.register_merchant(actor.merchant_id, timezone="Europe/Amsterdam")  # once per merchant
+    sub = f"{tag}-sub"
+    step(c.campaigns.create_campaign(actor, sub, {"name": "Sub", "currency": "EUR", "stock": 5, "reward": {
+        "type": "percent_off", "basis_points": 1000}}, parent=parent))
+    for action in ("submit", "approve", "activate"):
+        step(c.campaigns.change_status(actor, sub, action))
+    code = step(c.vouchers.claim_voucher(actor, sub, f"{tag}-claimer", "online")).body["code"]
+    lines = [OrderLine("hat", 1, 1000), OrderLine("shoe", 1, 2000)]
+    redeemed = step(c.redemptions.redeem(actor, RedeemRequest(
+        code=code, order=Order.build(None, "EUR", f"{tag}-o2", lines), customer_id=f"{tag}-claimer",
+        store_id="S1", channel="offline")))
+    step(c.returns.return_lines(actor, UUID(redeemed.body["id"]), [("hat", 1)], "came back"))
 
 
 def automation(c: Container, actor: Actor, tag: str, step: Callable[[Any], Any]) -> None:

@@ -462,6 +462,148 @@ def tracking_positions(database_url: str) -> dict[str, int]:
         container.close()
 
 
+# --- several servers on one database; racing clients that settle every call --------------------
+
+def launch_server(database_url: str, log_dir: Path, name: str, **extra_env: str) -> ServerProcess:
+    """`promo serve --no-seed` on a free port of 127.0.0.1, not waited for."""
+    port = free_port()
+    with (log_dir / f"{name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.cli", "serve", "--no-seed",
+             "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=server_env(database_url, **extra_env), stdout=log, stderr=subprocess.STDOUT)
+    return ServerProcess(process, f"http://127.0.0.1:{port}", log_dir / f"{name}.log")
+
+
+def start_servers(database_url: str, log_dir: Path, count: int, name: str = "server",
+                  env: dict[str, str] | None = None, timeout: float = 120.0) -> list[ServerProcess]:
+    """`count` `promo serve` processes on one database (`env`: more settings), started side by
+    side; returns once each answers /healthz. If one exits, or one is still silent after `timeout`
+    seconds (generous: on a busy machine several importing everything at once start slowly),
+    all are killed and the test fails."""
+    servers = [launch_server(database_url, log_dir, f"{name}-{n}", **(env or {})) for n in range(count)]
+    waiting = list(servers)
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0, verify=False) as http:  # plain HTTP: no CA bundle to load
+        while waiting and time.monotonic() < deadline:
+            if any(s.process.poll() is not None for s in waiting):
+                break
+            for server in list(waiting):
+                try:
+                    if http.get(f"{server.base_url}/healthz").status_code == 200:
+                        waiting.remove(server)
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+    if waiting:
+        for server in servers:
+            server.kill()
+        pytest.fail("servers not healthy: " + "\n".join(
+            f"{s.pid} exit {s.process.returncode}\n{s.diagnostics()}" for s in waiting))
+    return servers
+
+
+@dataclass(frozen=True)
+class Call:
+    """One client request, POSTed with its Idempotency-Key until the answer is definite."""
+
+    path: str
+    body: dict[str, Any]
+    key: str
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A call's definite answer, the server (index) that gave it, and the answers retried first."""
+
+    call: Call
+    answer: Answer
+    server: int
+    retried: tuple[str, ...] = ()
+
+    @property
+    def outcome(self) -> tuple[int | None, str | None]:
+        """(status, problem code); the code is None for a success."""
+        body = self.answer.body
+        code = body.get("code") if isinstance(body, dict) and not self.answer.ok else None
+        return self.answer.status, code
+
+
+def post(http: httpx.Client, call: Call, headers: Headers) -> Answer:
+    started = time.monotonic()
+    try:
+        response = http.post(call.path, json=call.body, headers={**headers, "Idempotency-Key": call.key})
+    except httpx.HTTPError as exc:
+        return Answer(None, error=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started)
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    return Answer(response.status_code, body, dict(response.headers), seconds=time.monotonic() - started)
+
+
+def retryable(answer: Answer) -> bool:
+    """What a client retries with the same Idempotency-Key: no answer, a 503, a 409 conflict."""
+    if answer.status is None or answer.status == 503:
+        return True
+    return answer.status == 409 and isinstance(answer.body, dict) and answer.body.get("code") == (
+        "concurrent_update")
+
+
+def settle(http: httpx.Client, call: Call, headers: Headers, server: int,
+           give_up_after: float = 60.0) -> Settled:
+    """POST the call until the answer is not retryable (or `give_up_after` seconds have passed)."""
+    deadline = time.monotonic() + give_up_after
+    retried: list[str] = []
+    while True:
+        answer = post(http, call, headers)
+        if not retryable(answer) or time.monotonic() > deadline:
+            return Settled(call, answer, server, tuple(retried))
+        retried.append(answer.describe()[:200])
+        time.sleep(random.uniform(0.05, 0.2) if answer.status == 503 else random.uniform(0.0, 0.02))
+
+
+def race(base_urls: Sequence[str], headers: Headers, calls: Sequence[Call], *, clients: int,
+         timeout: float = 60.0, within: float = 600.0) -> list[Settled]:
+    """`clients` threads, client n talking to server n % len(base_urls), released together by a
+    barrier, take the calls off one queue in order and settle each. One Settled per call, in the
+    calls' order; a client that fails for any other reason, or a race still running after
+    `within` seconds, fails the test."""
+    pending = list(reversed(list(enumerate(calls))))
+    settled: list[Settled | None] = [None] * len(calls)
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def work(n: int) -> None:
+        server = n % len(base_urls)
+        with httpx.Client(base_url=base_urls[server], timeout=timeout, verify=False) as http:
+            barrier.wait(timeout=30)
+            while True:
+                with lock:
+                    if not pending or errors:
+                        return
+                    index, call = pending.pop()
+                try:
+                    settled[index] = settle(http, call, headers, server)
+                except Exception as exc:  # reported below, never lost in a thread
+                    with lock:
+                        errors.append(f"{call}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(n,), name=f"race-{n}", daemon=True)
+               for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + within
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), f"racing clients still busy after {within}s"
+    assert not errors, errors[:3]
+    done = [s for s in settled if s is not None]
+    assert len(done) == len(calls), f"{len(calls) - len(done)} calls never settled"
+    return done
+
+
 # --- the projection runner killed mid-batch ----------------------------------------------------
 
 def stall_projections(database_url: str, marker: str, position: int, name: str, batch: int) -> None:

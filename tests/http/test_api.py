@@ -175,12 +175,13 @@ ADMIN_ONLY: set[str] = set()
 POINTS_WRITER = {"operations", "checkout", "support"}
 MERGER = {"operations", "support"}
 WEBHOOK_READER = {"operations", "auditor"}
+FLAG_READER = {"operations", "support", "reporting", "auditor"}
 
 RID = str(uuid.uuid4())
 FILL = {"key": "spring", "code": "SPRING-1", "customer_id": "cust-1", "redemption_id": RID,
         "aggregate_id": RID, "name": "wallet", "program": "main", "internal_code": "NOSUCHCODE",
         "kind": "png", "segment": "vip", "order_id": "o-1", "delivery_id": RID, "batch": "b1",
-        "hold_id": RID}
+        "hold_id": RID, "key_id": RID, "flag_id": RID}
 REDEEM = redeem_body("SPRING-1", "cust-1")
 # (method, route path, roles admitted besides admin, a valid body)
 ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
@@ -243,7 +244,7 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("POST", "/v1/customers/{customer_id}/merge", MERGER, {"survivor_customer_id": "cust-2"}),
     ("GET", "/v1/customers/{customer_id}/points/ledger", WALLET_READER, None),
     ("GET", "/v1/customers/{customer_id}/points/balance", WALLET_READER, None),
-    ("GET", "/v1/audit/customers/{customer_id}/points/history", AUDITOR, None),
+    ("GET", "/v1/audit/customers/{customer_id}/points/history", {"auditor", "reporting"}, None),
     ("GET", "/v1/audit/customers/{customer_id}/points/balance", AUDITOR, None),
     ("POST", "/v1/audit/points/verify", AUDITOR, None),
     ("GET", "/v1/merchant", READER, None),
@@ -287,13 +288,34 @@ ENDPOINTS: list[tuple[str, str, set[str], Any]] = [
     ("POST", "/v1/campaigns/{key}/exports", OPS, {"batch": "b1", "count": 1}),
     ("GET", "/v1/campaigns/{key}/exports/{batch}", {"operations", "auditor"}, None),
     ("PUT", "/v1/campaigns/{key}/stock-alert", OPS, {"threshold": 5}),
+    # issue 7: fraud flags (A4)
+    ("GET", "/v1/fraud/flags", FLAG_READER, None),
+    ("GET", "/v1/fraud/flags/{flag_id}", FLAG_READER, None),
+    ("POST", "/v1/fraud/flags/{flag_id}/review", SUPPORT, {"decision": "dismissed", "note": "ok"}),
+    ("GET", "/v1/fraud/thresholds", FLAG_READER, None),
+    ("PUT", "/v1/fraud/thresholds", ADMIN_ONLY, {"thresholds": {"shared_code": {"count": 6}}}),
+    # issue 7: reports (A1-A3)
+    ("GET", "/v1/reports/campaigns", READER, None),
+    ("GET", "/v1/reports/campaigns/{key}", READER, None),
+    ("GET", "/v1/reports/rejections", READER, None),
+    ("GET", "/v1/reports/redemptions", READER, None),
+    ("GET", "/v1/reports/redemptions.csv", READER, None),
+    ("GET", "/v1/reports/customers/{customer_id}", READER, None),
+    # issue 8: API keys (admin; auditors may list them)
+    ("POST", "/v1/api-keys", ADMIN_ONLY, {"role": "checkout", "label": "till 1"}),
+    ("GET", "/v1/api-keys", AUDITOR, None),
+    ("POST", "/v1/api-keys/{key_id}/revocation", ADMIN_ONLY, {"reason": "leaked"}),
 ]
 # Routes answering with a file instead of JSON, and its media type.
 FILE_RESPONSES = {("GET", "/v1/campaigns/{key}/pool/codes.csv"): "text/csv",
                   ("GET", "/v1/partner-codes/{internal_code}/qr.{kind}"): "image/png",
                   ("POST", "/v1/campaigns/{key}/exports"): "text/csv",
-                  ("GET", "/v1/campaigns/{key}/exports/{batch}"): "text/csv"}
-PUBLIC = {("GET", "/healthz")}
+                  ("GET", "/v1/campaigns/{key}/exports/{batch}"): "text/csv",
+                  ("GET", "/v1/reports/redemptions.csv"): "text/csv"}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"),
+          # the dashboard page and its scripts hold no data (it reads the API with the user's key)
+          ("GET", "/dashboard"), ("GET", "/dashboard/static/plotly.min.js"),
+          ("GET", "/dashboard/static/{name}")}
 
 
 def call(client: TestClient, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
@@ -756,8 +778,9 @@ def test_openapi_documents_every_route_with_a_summary_and_response_schemas(
 ) -> None:
     document = ok(client.get("/openapi.json"))
     app = create_app(container, run_projections=False)
-    routes = list(api_routes(app.routes))
-    assert len(routes) == len(ENDPOINTS) + len(PUBLIC)
+    routes = [r for r in api_routes(app.routes) if r.include_in_schema]  # not the dashboard's files
+    hidden = {(m, p) for m, p in PUBLIC if p.startswith("/dashboard")}
+    assert len(routes) == len(ENDPOINTS) + len(PUBLIC - hidden)
     schemas = document["components"]["schemas"]
     for route in routes:
         for method in route.methods:
@@ -840,6 +863,8 @@ def test_the_auditor_reads_raw_streams_and_audits_projections(
     container.pools.sell(points_actor, "spring", "order-p", customer_id="cust-1")
     # and customer facts, a workflow run, webhook deliveries, a stock watch, an export (issue 6)
     automation_rows(container, points_actor)
+    # and a fraud flag (issue 7)
+    container.fraud.raise_flag("acme", "shared_code", "code:SPRING-1", container.clock(), 5, 5, 60, ["x/1"])
 
     # projections: status, then a replay-vs-live audit of each (once they have caught up)
     ok(client.get("/v1/redemptions", headers=auditor, params={"min_position": head(container)}))

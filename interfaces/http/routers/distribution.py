@@ -21,7 +21,7 @@ from interfaces.http.automation_schemas import (
     StockAlertIn,
     StockAlertOut,
 )
-from interfaces.http.responses import ERRORS, IdempotencyKey, command_response
+from interfaces.http.responses import ERRORS, IdempotencyKey, command_response, csv_cell
 from interfaces.http.security import Assigner, Operations, Services, requires
 
 router = APIRouter(prefix="/v1/campaigns", tags=["distribution"], responses=ERRORS)
@@ -74,8 +74,8 @@ def set_stock_alert(key: str, body: StockAlertIn, actor: Operations, services: S
 
 def _csv(codes: list[str]) -> Iterator[str]:
     yield "code\n"
-    for start in range(0, len(codes), 1000):
-        yield "".join(f"{code}\n" for code in codes[start:start + 1000])
+    for start in range(0, len(codes), 1000):  # codes never need quoting: A-Z 0-9 - _
+        yield "".join(f"{csv_cell(code)}\n" for code in codes[start:start + 1000])
 
 
 def _customers(file: UploadFile) -> list[str]:

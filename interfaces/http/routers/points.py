@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from application.commands import Actor
 from application.points import EntryContext
@@ -37,6 +36,7 @@ from interfaces.http.points_schemas import (
     VerifyOut,
 )
 from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
+from interfaces.http.schemas import Timestamp
 from interfaces.http.security import Auditor, Operations, Services, WalletReader, requires
 from projections.points_audit import verify_points
 from projections.points_ledger import MAX_PAGE, LedgerFilter
@@ -44,6 +44,7 @@ from projections.points_ledger import MAX_PAGE, LedgerFilter
 router = APIRouter(tags=["points"], responses=ERRORS)
 Writer = Annotated[Actor, Depends(requires("operations", "checkout", "support"))]
 Merger = Annotated[Actor, Depends(requires("operations", "support"))]  # merges and expiry runs
+HistoryReader = Annotated[Actor, Depends(requires("auditor", "reporting"))]  # the replayed ledger
 Category = Literal["regular", "promised", "trigger"]
 CUSTOMER = "/v1/customers/{customer_id}"
 
@@ -151,8 +152,8 @@ class _Filters:
         self,
         source: Annotated[str | None, Query(max_length=32)] = None,
         till_id: Annotated[str | None, Query(max_length=128)] = None,
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
+        since: Timestamp | None = None,
+        until: Timestamp | None = None,
         entry_type: Literal["credit", "debit"] | None = None,
         category: Category | None = None,
         program: Annotated[str | None, Query(max_length=64)] = None,
@@ -194,15 +195,16 @@ def closing_balance(customer_id: str, actor: WalletReader, services: Services, f
 
 
 @router.get("/v1/audit/customers/{customer_id}/points/history", response_model=HistoryOut)
-def history(customer_id: str, actor: Auditor, services: Services) -> dict[str, Any]:
-    """Every entry of every account, replayed from the event streams with running balances."""
+def history(customer_id: str, actor: HistoryReader, services: Services) -> dict[str, Any]:
+    """Every entry of every account, replayed from the event streams with running balances
+    (auditors; reporting too, for the dashboard's customer look-up)."""
     return services.points_history.history(actor.merchant_id, customer_id)
 
 
 @router.get("/v1/audit/customers/{customer_id}/points/balance", response_model=BalanceAtOut)
 def balance_at(customer_id: str, actor: Auditor, services: Services,
                program: Annotated[str, Query(max_length=64)], category: Category = "regular",
-               at: AwareDatetime | None = None,
+               at: Timestamp | None = None,
                version: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> dict[str, Any]:
     """An account's balance as of a time or a version, replayed from its stream."""
     return services.points_history.balance_at(actor.merchant_id, customer_id, program, category,

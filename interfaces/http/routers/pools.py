@@ -29,7 +29,7 @@ from interfaces.http.pool_schemas import (
     SaleIn,
     SaleOut,
 )
-from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
+from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response, csv_cell
 from interfaces.http.security import Checkout, Operations, Reader, Services, VoucherReader, requires
 from projections.pool_stock import EXPORT_COLUMNS, SOLD, UNSOLD
 from projections.queries import ProjectionLagging
@@ -161,7 +161,7 @@ def _csv(rows: Iterator[dict[str, Any]], page: int = 5000) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for count, row in enumerate(rows, 1):
-        writer.writerow([row[c] if row[c] is not None else "" for c in EXPORT_COLUMNS])
+        writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS])
         if count % page == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from application.redemptions import RedeemRequest
 from application.stacks import StackRequest
@@ -27,6 +26,7 @@ from interfaces.http.schemas import (
     StackIn,
     StackRedemptionOut,
     StackValidationOut,
+    Timestamp,
     ValidationOut,
 )
 from interfaces.http.security import Checkout, Reader, Services, Support
@@ -119,8 +119,8 @@ def redemption_log(
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     code: Annotated[str | None, Query(max_length=64)] = None,
     status: Literal["redeemed", "rejected", "reversed", "partially_reversed"] | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     min_position: MinPosition = None,
