@@ -67,9 +67,8 @@ def campaign_report(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool, da
     currency = {c["campaign_id"]: c["currency"] for c in campaigns}
     ids = list(currency)
     where, params = days.where()
-    daily = tx.query(f"SELECT campaign_id, day, {SUMS} FROM campaign_report_cells WHERE merchant_id=? "
-                     f"AND campaign_id IN ({_marks(ids)}) AND dim='total'{where} "
-                     f"GROUP BY campaign_id, day", (merchant_id, *ids, *params))
+    daily = tx.query(f"SELECT * FROM campaign_report_days WHERE merchant_id=? "
+                     f"AND campaign_id IN ({_marks(ids)}){where}", (merchant_id, *ids, *params))
     split = tx.query(f"SELECT campaign_id, dim, value, {SUMS} FROM campaign_report_cells "
                      f"WHERE merchant_id=? AND campaign_id IN ({_marks(ids)}) "
                      f"AND dim IN ('store', 'channel'){where} GROUP BY campaign_id, dim, value",
@@ -113,8 +112,8 @@ def main_campaigns(tx: Tx, merchant_id: str, days: Days, limit: int, after: str 
     currency = {c["campaign_id"]: c["currency"] for c in (*heads, *subs)}
     where, wparams = days.where()
     ids = list(main_of)
-    sums = tx.query(f"SELECT campaign_id, {SUMS} FROM campaign_report_cells WHERE merchant_id=? "
-                    f"AND campaign_id IN ({_marks(ids)}) AND dim='total'{where} GROUP BY campaign_id",
+    sums = tx.query(f"SELECT campaign_id, {SUMS} FROM campaign_report_days WHERE merchant_id=? "
+                    f"AND campaign_id IN ({_marks(ids)}){where} GROUP BY campaign_id",
                     (merchant_id, *ids, *wparams))
     totals = _merge(sums, lambda r: (main_of[r["campaign_id"]], currency[r["campaign_id"]]))
     reasons = rejections(tx, merchant_id, ids, days)
@@ -150,14 +149,13 @@ def rejected_attempts(tx: Tx, merchant_id: str, ids: list[str] | None, days: Day
                       ) -> dict[tuple[str, str], int]:
     """(campaign id, day) -> rejected attempts (one attempt may give several reasons)."""
     where, params = days.where()
-    sql = (f"SELECT campaign_id, day, SUM(rejected) AS n FROM campaign_report_cells "
-           f"WHERE merchant_id=? AND dim='total'{where} AND rejected > 0")
+    sql = f"SELECT campaign_id, day, rejected FROM campaign_report_days WHERE merchant_id=?{where}"
     if ids is not None:
         if not ids:
             return {}
         sql, params = f"{sql} AND campaign_id IN ({_marks(ids)})", [*params, *ids]
-    rows = tx.query(f"{sql} GROUP BY campaign_id, day", (merchant_id, *params))
-    return {(r["campaign_id"], r["day"]): int(r["n"]) for r in rows}
+    rows = tx.query(sql, (merchant_id, *params))
+    return {(r["campaign_id"], r["day"]): int(r["rejected"]) for r in rows if r["rejected"]}
 
 
 def rejection_report(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days) -> dict[str, Any]:

@@ -8,8 +8,9 @@ hold, workflow and webhook exist, so that paths sometimes name real objects.
 Checks: no 5xx; status code, content type, headers and body as documented; schema-violating
 data refused; every 4xx is application/problem+json with a `code`.
 
-Deeper runs: `PROMO_HOSTILE_EXAMPLES=N` (random cases per operation and store, default 3/2) and
-`PROMO_HOSTILE_COVERAGE=N` (coverage cases per operation, default 10/4; `all` for every one);
+Deeper runs: `PROMO_HOSTILE_EXAMPLES=N` (random cases per operation and store; default 2 on
+SQLite, 1 on PostgreSQL) and `PROMO_HOSTILE_COVERAGE=N` (valid and invalid coverage cases each
+per operation; default 6 and 3; `all` for every one);
 `PROMO_HOSTILE_SEED=random` draws new random data instead of the fixed seed;
 `PROMO_HOSTILE_ONLY=REGEX` fuzzes only the operations whose "METHOD /path" matches.
 """
@@ -45,8 +46,8 @@ from tests.hostile.helpers import Seeded, seed
 from tests.http.helpers import KeyMaker, make_keys
 from tests.http.test_api import ENDPOINTS
 
-RANDOM = {"sqlite": 3, "postgres": 2}
-COVERAGE = {"sqlite": 10, "postgres": 4}
+RANDOM = {"sqlite": 2, "postgres": 1}
+COVERAGE = {"sqlite": 6, "postgres": 3}
 ADMITTED = {(method, path): admitted | {"admin"} for method, path, admitted, _ in ENDPOINTS}
 
 
@@ -62,7 +63,7 @@ def problem_on_every_error(ctx: Any, response: Any, case: Any) -> bool | None:
     """Every 4xx is application/problem+json with a stable `code` and its own status."""
     if 400 <= response.status_code < 500:
         content_type = response.headers.get("content-type", [""])[0]
-        assert content_type.startswith("application/problem+json"), f"a {response.status_code} as {content_type!r}"
+        assert content_type.startswith("application/problem+json"), (response.status_code, content_type)
         body = response.json()
         assert isinstance(body, dict) and isinstance(body.get("code"), str) and body["code"], body
         assert body.get("status") == response.status_code, body
@@ -80,8 +81,6 @@ class Fuzzer:
     def __init__(self, keys: KeyMaker, seeded: Seeded) -> None:
         self.keys, self.seeded = keys, seeded
         self.sent = 0
-        self.call_time = 0.0
-        self.statuses: dict = {}
 
     def roles(self, operation: Any) -> tuple[list[str], list[str]]:
         admitted = ADMITTED.get((operation.method.upper(), operation.path), {"admin"})
@@ -90,14 +89,8 @@ class Fuzzer:
     def send(self, case: Any, role: str) -> None:
         for name in ("Authorization", "X-Api-Key"):  # authentication is ours, tested in tests/http
             case.headers.pop(name, None)
-        t0 = time.monotonic()
         response = case.call(headers=self.keys(role))
         self.sent += 1
-        self.call_time += time.monotonic() - t0
-        mode = case.meta.generation.mode.value if case.meta else "?"
-        code = response.json().get("code") if response.status_code >= 400 else None
-        errs = response.json().get("errors") if code == "invalid_request" else None
-        self.statuses.setdefault(f"{case.operation.method} {case.operation.path}", []).append((mode, response.status_code, code, str(errs)[:300]))
         case.validate_response(response, checks=CHECKS)
 
     def known_path(self, operation: Any) -> dict[str, str]:
@@ -171,7 +164,5 @@ def fuzz_every_operation(schema: Any, fuzzer: Fuzzer, examples: int, coverage: i
             fuzzer.random_cases(operation, examples, os.environ.get("PROMO_HOSTILE_SEED") != "random")
         except (Exception, FailureGroup) as exc:  # collect every operation's failure, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {type(exc).__name__}: {exc}")
-    print(f"{fuzzer.sent} requests in {time.monotonic() - started:.1f}s, {fuzzer.call_time:.1f}s in calls")
-    import json
-    json.dump(fuzzer.statuses, open("/tmp/h/p3_statuses.json", "w"))
+    print(f"{fuzzer.sent} requests in {time.monotonic() - started:.1f}s")
     return failures

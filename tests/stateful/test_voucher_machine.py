@@ -172,7 +172,8 @@ class VoucherMachine(StoreMachine):
         expected = self.m.redemption_reasons(self.code(code), customer, currency, self.clock())
         head = self.c.ledger.head()
         body = self.c.redemptions.validate(self.actor, request)
-        assert (body["valid"], reasons_of(body)) == (not expected, expected)
+        assert (body["valid"], reasons_of(body)) == (not expected, expected), \
+            f"validate said {reasons_of(body)}, the model {expected}"
         assert body["discount"] == (0 if expected else DISCOUNT)
         assert self.c.ledger.head() == head, "a validation wrote events"
         result = self.c.redemptions.redeem(self.actor, request, key)
