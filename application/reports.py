@@ -16,6 +16,7 @@ from domain.campaign import Campaign
 from domain.clock import iso
 from domain.errors import InvalidInput, NotFound
 from infrastructure.database import Tx
+from projections.customer_report import customer_summary
 from projections.points_ledger import balances
 from projections.queries import ProjectionLagging, QueryService
 from projections.redemption_log import LogFilter, redemption_log
@@ -23,7 +24,6 @@ from projections.report_queries import (
     Days,
     campaign_report,
     campaign_rows,
-    customer_summary,
     family,
     main_campaigns,
     rejection_report,
@@ -170,7 +170,7 @@ class ReportService:
 def _days(since: date | None, until: date | None) -> Days:
     if since is not None and until is not None and since > until:
         raise InvalidInput("since must not be after until", code="invalid_date_range")
-    return Days(since.isoformat() if since else None, until.isoformat() if until else None)
+    return Days(since, until)
 
 
 def _instant(day: date | None, timezone: ZoneInfo, days_after: int) -> str | None:

@@ -1,9 +1,11 @@
-"""Campaign report (A1): figures pre-aggregated per campaign, merchant-local day, store and channel.
+"""Campaign report (A1): figures pre-aggregated per campaign, local day and month, store, channel.
 
-Each event adds to a few rows, so a report over any range of days is a small GROUP BY over
-them, never over redemptions: one row per campaign and local day (`campaign_report_days`), and
-one per campaign, day and store or channel (`campaign_report_cells`, dimension `store` or
-`channel`, value '' when the attempt named none). Each dimension alone adds up to the days.
+Each event adds to a few cells, so a report over any range of days is a small GROUP BY over
+them, never over redemptions. A cell is (campaign, grain, dimension, period, value): grain `d`
+(period: a local day, ISO) or `m` (a month, YYYY-MM); dimension `total` (value ''), `store` and
+`channel` (value '' when the attempt named none), and `reason` (a rejection reason; only its
+`rejected` figure counts). A range reads whole months from `m` cells and its ragged ends from `d`
+cells, so what it reads grows with stores x months, not with redemptions or days.
 
 Days are the merchant's local days. Reversals and returns count on the day they happened, with
 the store and channel of the redemption they correct (hence the small redemption lookup table).
@@ -29,18 +31,16 @@ FIGURES = ("issued", "assigned", "claimed", "redeemed", "reversed", "returned", 
 _FIGURE_COLUMNS = ", ".join(f"{f} BIGINT NOT NULL" for f in FIGURES)
 
 
-def _upsert(table: str, key: tuple[str, ...]) -> str:
-    """Add the figures to the row of `key`, creating it at zero first."""
-    columns = (*key, *FIGURES)
-    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-            + ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES))
-
-
-DAY_UPSERT = _upsert("campaign_report_days", ("merchant_id", "campaign_id", "day"))
-CELL_UPSERT = _upsert("campaign_report_cells", ("merchant_id", "campaign_id", "dim", "day", "value"))
-# On SQLite these are stored in key order, so one campaign's rows lie together on few pages.
-CLUSTERED = ("campaign_report_days", "campaign_report_cells", "campaign_report_rejections")
+CELL_KEY = ("merchant_id", "campaign_id", "grain", "dim", "period", "value")
+CELL_UPSERT = (
+    f"INSERT INTO campaign_report_cells ({', '.join((*CELL_KEY, *FIGURES))}) "
+    f"VALUES ({', '.join('?' * (len(CELL_KEY) + len(FIGURES)))}) "
+    f"ON CONFLICT ({', '.join(CELL_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{f} = campaign_report_cells.{f} + excluded.{f}" for f in FIGURES)
+)
+REJECTED_ONCE = tuple(int(f == "rejected") for f in FIGURES)
+# On SQLite the cells are stored in key order: one campaign's cells lie together on few pages.
+CLUSTERED = ("campaign_report_cells",)
 
 
 class CampaignReport(Projection):
@@ -51,20 +51,10 @@ class CampaignReport(Projection):
             "name TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL, parent_id TEXT, "
             "stock BIGINT, issued BIGINT NOT NULL, PRIMARY KEY (merchant_id, campaign_id)"
         ),
-        "campaign_report_days": (
-            f"merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, day TEXT NOT NULL, {_FIGURE_COLUMNS}, "
-            "PRIMARY KEY (merchant_id, campaign_id, day)"
-        ),
-        # dim: store or channel; value: the store or channel ('' when the attempt named none)
         "campaign_report_cells": (
-            "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, dim TEXT NOT NULL, "
-            f"day TEXT NOT NULL, value TEXT NOT NULL, {_FIGURE_COLUMNS}, "
-            "PRIMARY KEY (merchant_id, campaign_id, dim, day, value)"
-        ),
-        "campaign_report_rejections": (
-            "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, day TEXT NOT NULL, "
-            "reason TEXT NOT NULL, count BIGINT NOT NULL, "
-            "PRIMARY KEY (merchant_id, campaign_id, day, reason)"
+            "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, grain TEXT NOT NULL, dim TEXT NOT NULL, "
+            f"period TEXT NOT NULL, value TEXT NOT NULL, {_FIGURE_COLUMNS}, "
+            "PRIMARY KEY (merchant_id, campaign_id, grain, dim, period, value)"
         ),
         # what a reversal needs and its event lacks: merchant, store, channel of the redemption
         "campaign_report_redemptions": (
@@ -77,8 +67,13 @@ class CampaignReport(Projection):
         # merchants whose time zone is not UTC (the rest fall back to UTC)
         "campaign_report_zones": "merchant_id TEXT NOT NULL PRIMARY KEY, timezone TEXT NOT NULL",
     }
-    indexes = ("CREATE INDEX IF NOT EXISTS campaign_report_campaigns_parent "
-               "ON campaign_report_campaigns (merchant_id, parent_id, key)",)
+    indexes = (
+        "CREATE INDEX IF NOT EXISTS campaign_report_campaigns_parent "
+        "ON campaign_report_campaigns (merchant_id, parent_id, key)",
+        # a merchant's figures across all campaigns (rejections by reason, by day)
+        "CREATE INDEX IF NOT EXISTS campaign_report_cells_merchant "
+        "ON campaign_report_cells (merchant_id, grain, dim, period)",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -166,13 +161,9 @@ class CampaignReport(Projection):
     def _rejected(self, e: Redemption.Rejected, tx: Tx, _: int) -> None:
         if e.campaign_id is None:
             return  # unknown codes belong to no campaign; the redemption log keeps them
-        campaign, day = str(e.campaign_id), self._day(tx, e.merchant_id, e.timestamp)
-        self._add(tx, e.merchant_id, campaign, day, e.store_id or "", e.channel or "", rejected=1)
-        tx.executemany(
-            "INSERT INTO campaign_report_rejections VALUES (?,?,?,?,1) ON CONFLICT (merchant_id, "
-            "campaign_id, day, reason) DO UPDATE SET count = campaign_report_rejections.count + 1",
-            [(e.merchant_id, campaign, day, code) for code in dict.fromkeys(r["code"] for r in e.reasons)],
-        )
+        reasons = tuple(dict.fromkeys(r["code"] for r in e.reasons))
+        self._write(tx, e.merchant_id, str(e.campaign_id), self._day(tx, e.merchant_id, e.timestamp),
+                    e.store_id or "", e.channel or "", {"rejected": 1}, reasons)
 
     def _reversed(self, e: Redemption.Reversed, tx: Tx, _: int) -> None:
         group, store_cost = costs_of(e.costs, e.discount)
@@ -211,13 +202,22 @@ class CampaignReport(Projection):
         for index in self.indexes:
             tx.execute(index)
 
-    @staticmethod
-    def _add(tx: Tx, merchant_id: str, campaign_id: str, day: str, store: str, channel: str,
+    def _add(self, tx: Tx, merchant_id: str, campaign_id: str, day: str, store: str, channel: str,
              **figures: int) -> None:
+        self._write(tx, merchant_id, campaign_id, day, store, channel, figures, ())
+
+    @staticmethod
+    def _write(tx: Tx, merchant_id: str, campaign_id: str, day: str, store: str, channel: str,
+               figures: dict[str, int], reasons: tuple[str, ...]) -> None:
+        """Add `figures` to the campaign's cells of the day and its month; count the reasons."""
         values = tuple(figures.get(f, 0) for f in FIGURES)
-        tx.execute(DAY_UPSERT, (merchant_id, campaign_id, day, *values))
-        tx.executemany(CELL_UPSERT, [(merchant_id, campaign_id, "store", day, store, *values),
-                                     (merchant_id, campaign_id, "channel", day, channel, *values)])
+        rows = []
+        for grain, period in (("d", day), ("m", day[:7])):
+            key = (merchant_id, campaign_id, grain)
+            rows += [(*key, dim, period, value, *values)
+                     for dim, value in (("total", ""), ("store", store), ("channel", channel))]
+            rows += [(*key, "reason", period, reason, *REJECTED_ONCE) for reason in reasons]
+        tx.executemany(CELL_UPSERT, rows)
 
     def _day(self, tx: Tx, merchant_id: str, at: datetime) -> str:
         return at.astimezone(ZoneInfo(self.zone(tx, merchant_id))).date().isoformat()

@@ -63,7 +63,12 @@ class FraudFlagReader:
         self.wait_seconds = wait_seconds
 
     def _await(self, min_position: int | None) -> None:
-        if min_position and not self.hub.wait(FraudFlags.name, min_position, self.wait_seconds):
+        if not min_position or self.hub.wait(FraudFlags.name, min_position, 0):
+            return
+        if min_position > self.hub.ledger.head():
+            raise InvalidInput(f"position {min_position} is beyond the ledger's head",
+                               code="unknown_position")
+        if not self.hub.wait(FraudFlags.name, min_position, self.wait_seconds):
             from projections.queries import ProjectionLagging
             raise ProjectionLagging("fraud flags have not caught up yet; retry shortly",
                                     projection=FraudFlags.name, min_position=min_position)

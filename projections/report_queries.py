@@ -1,13 +1,15 @@
-"""Report queries (A1-A3): small GROUP BYs over the campaign report's pre-aggregated cells.
+"""Report queries (A1): small GROUP BYs over the campaign report's pre-aggregated cells.
 
-Money is summed per currency: a campaign has one, so every breakdown row names the currency of
-the campaigns it adds up (a main campaign whose sub-campaigns differ in currency gets a row each).
+A range of local days is read as its whole months (`m` cells) and its ragged ends (`d` cells).
+Money is summed per currency: a campaign has one, so every breakdown line names the currency of
+the campaigns it adds up (a main campaign whose sub-campaigns differ in currency gets a line each).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from infrastructure.database import Tx
@@ -15,22 +17,46 @@ from projections.campaign_report import FIGURES
 
 SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
 Figures = dict[str, int]
+Span = tuple[str, str | None, str | None]  # grain, first period, last period (None: open)
 
 
 @dataclass(frozen=True)
 class Days:
-    """An inclusive range of the merchant's local days as ISO text; None is open."""
+    """An inclusive range of the merchant's local days; None is open."""
 
-    since: str | None = None
-    until: str | None = None
+    first: date | None = None
+    last: date | None = None
 
-    def where(self, column: str = "day") -> tuple[str, list[Any]]:
-        sql, params = "", list[Any]()
-        if self.since is not None:
-            sql, params = f"{sql} AND {column} >= ?", [*params, self.since]
-        if self.until is not None:
-            sql, params = f"{sql} AND {column} <= ?", [*params, self.until]
-        return sql, params
+    @property
+    def since(self) -> str | None:
+        return self.first.isoformat() if self.first else None
+
+    @property
+    def until(self) -> str | None:
+        return self.last.isoformat() if self.last else None
+
+    def spans(self) -> list[Span]:
+        """The range as whole months plus the days before and after them."""
+        first, last = self.first, self.last
+        months_from = first if first is None or first.day == 1 else _next_month(first)
+        months_to = last if last is None or _next_month(last) == last + timedelta(days=1) else \
+            last.replace(day=1) - timedelta(days=1)
+        if months_from is not None and months_to is not None and months_from > months_to:
+            return [("d", self.since, self.until)]
+        spans: list[Span] = []
+        if first is not None and months_from != first:
+            assert months_from is not None
+            spans.append(("d", self.since, (months_from - timedelta(days=1)).isoformat()))
+        spans.append(("m", months_from.isoformat()[:7] if months_from else None,
+                      months_to.isoformat()[:7] if months_to else None))
+        if last is not None and months_to != last:
+            assert months_to is not None
+            spans.append(("d", (months_to + timedelta(days=1)).isoformat(), self.until))
+        return spans
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def zone(tx: Tx, merchant_id: str) -> str:
@@ -58,6 +84,43 @@ def family(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool) -> list[dic
     return [head, *subs]
 
 
+def cells(tx: Tx, merchant_id: str, ids: list[str] | None, dims: tuple[str, ...], days: Days
+          ) -> list[dict[str, Any]]:
+    """Figures per (campaign, dim, value) over `days`, for campaigns `ids` (None: all of them)."""
+    if ids is not None and not ids:
+        return []
+    out = []
+    for grain, first, last in days.spans():
+        sql = (f"SELECT campaign_id, dim, value, {SUMS} FROM campaign_report_cells WHERE merchant_id=?"
+               f"{'' if ids is None else f' AND campaign_id IN ({_marks(ids)})'} AND grain=? "
+               f"AND dim IN ({_marks(list(dims))})")
+        params: list[Any] = [merchant_id, *(ids or []), grain, *dims]
+        if first is not None:
+            sql, params = f"{sql} AND period >= ?", [*params, first]
+        if last is not None:
+            sql, params = f"{sql} AND period <= ?", [*params, last]
+        out += tx.query(f"{sql} GROUP BY campaign_id, dim, value", params)
+    return out
+
+
+def daily(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days, *, rejected_only: bool = False
+          ) -> list[dict[str, Any]]:
+    """Each campaign's figures per local day in `days` (None: every campaign of the merchant)."""
+    sql = (f"SELECT campaign_id, period AS day, {', '.join(FIGURES)} FROM campaign_report_cells "
+           f"WHERE merchant_id=?")
+    params: list[Any] = [merchant_id]
+    if ids is not None:
+        if not ids:
+            return []
+        sql, params = f"{sql} AND campaign_id IN ({_marks(ids)})", [*params, *ids]
+    sql += " AND grain='d' AND dim='total'"
+    if days.since is not None:
+        sql, params = f"{sql} AND period >= ?", [*params, days.since]
+    if days.until is not None:
+        sql, params = f"{sql} AND period <= ?", [*params, days.until]
+    return tx.query(f"{sql} AND rejected > 0" if rejected_only else sql, params)
+
+
 def campaign_report(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool, days: Days
                     ) -> dict[str, Any] | None:
     """One campaign (with its sub-campaigns) over `days`: totals and every breakdown."""
@@ -66,31 +129,26 @@ def campaign_report(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool, da
         return None
     currency = {c["campaign_id"]: c["currency"] for c in campaigns}
     ids = list(currency)
-    where, params = days.where()
-    daily = tx.query(f"SELECT * FROM campaign_report_days WHERE merchant_id=? "
-                     f"AND campaign_id IN ({_marks(ids)}){where}", (merchant_id, *ids, *params))
-    split = tx.query(f"SELECT campaign_id, dim, value, {SUMS} FROM campaign_report_cells "
-                     f"WHERE merchant_id=? AND campaign_id IN ({_marks(ids)}) "
-                     f"AND dim IN ('store', 'channel'){where} GROUP BY campaign_id, dim, value",
-                     (merchant_id, *ids, *params))
-    reasons = rejections(tx, merchant_id, ids, days)
-    per_campaign = _merge(daily, lambda r: (r["campaign_id"],))
-    by_campaign = [_campaign_line(c, per_campaign.get((c["campaign_id"],), _zero()),
-                                  reasons.get(c["campaign_id"], {})) for c in campaigns]
+    by_day = daily(tx, merchant_id, ids, days)
+    split = cells(tx, merchant_id, ids, ("store", "channel", "reason"), days)
+    reasons = _reasons([r for r in split if r["dim"] == "reason"])
+    per_campaign = _merge(by_day, lambda r: (r["campaign_id"],))
+
+    def breakdown(dim: str) -> dict[tuple[Any, ...], Figures]:
+        return _merge([r for r in split if r["dim"] == dim],
+                      lambda r: (r["value"] or None, currency[r["campaign_id"]]))
+
     return {
         "campaign": _campaign_ref(campaigns[0]),
         "sub_campaigns": len(campaigns) - 1,
         **_stock(campaigns),
-        "totals": _lines(_merge(daily, lambda r: (currency[r["campaign_id"]],)), ("currency",)),
+        "totals": _lines(_merge(by_day, lambda r: (currency[r["campaign_id"]],)), ("currency",)),
         "rejections_by_reason": _reason_totals(reasons.values()),
-        "by_campaign": by_campaign,
-        "by_store": _lines(_merge([r for r in split if r["dim"] == "store"],
-                                  lambda r: (r["value"] or None, currency[r["campaign_id"]])),
-                           ("store_id", "currency")),
-        "by_channel": _lines(_merge([r for r in split if r["dim"] == "channel"],
-                                    lambda r: (r["value"] or None, currency[r["campaign_id"]])),
-                             ("channel", "currency")),
-        "by_day": _lines(_merge(daily, lambda r: (r["day"], currency[r["campaign_id"]])),
+        "by_campaign": [_campaign_line(c, per_campaign.get((c["campaign_id"],), _zero()),
+                                       reasons.get(c["campaign_id"], {})) for c in campaigns],
+        "by_store": _lines(breakdown("store"), ("store_id", "currency")),
+        "by_channel": _lines(breakdown("channel"), ("channel", "currency")),
+        "by_day": _lines(_merge(by_day, lambda r: (r["day"], currency[r["campaign_id"]])),
                          ("day", "currency")),
     }
 
@@ -110,13 +168,10 @@ def main_campaigns(tx: Tx, merchant_id: str, days: Days, limit: int, after: str 
                     f"({_marks(head_ids)})", (merchant_id, *head_ids))
     main_of = {c["campaign_id"]: c["parent_id"] or c["campaign_id"] for c in (*heads, *subs)}
     currency = {c["campaign_id"]: c["currency"] for c in (*heads, *subs)}
-    where, wparams = days.where()
-    ids = list(main_of)
-    sums = tx.query(f"SELECT campaign_id, {SUMS} FROM campaign_report_days WHERE merchant_id=? "
-                    f"AND campaign_id IN ({_marks(ids)}){where} GROUP BY campaign_id",
-                    (merchant_id, *ids, *wparams))
-    totals = _merge(sums, lambda r: (main_of[r["campaign_id"]], currency[r["campaign_id"]]))
-    reasons = rejections(tx, merchant_id, ids, days)
+    split = cells(tx, merchant_id, list(main_of), ("total", "reason"), days)
+    totals = _merge([r for r in split if r["dim"] == "total"],
+                    lambda r: (main_of[r["campaign_id"]], currency[r["campaign_id"]]))
+    reasons = _reasons([r for r in split if r["dim"] == "reason"])
     items = []
     for head in heads:
         family_rows = [head, *(s for s in subs if s["parent_id"] == head["campaign_id"])]
@@ -129,44 +184,17 @@ def main_campaigns(tx: Tx, merchant_id: str, days: Days, limit: int, after: str 
     return items
 
 
-def rejections(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days
-               ) -> dict[str, dict[str, int]]:
-    """campaign id -> reason -> count, for `ids` (None: every campaign of the merchant)."""
-    where, params = days.where()
-    sql = (f"SELECT campaign_id, reason, SUM(count) AS n FROM campaign_report_rejections "
-           f"WHERE merchant_id=?{where}")
-    if ids is not None:
-        if not ids:
-            return {}
-        sql, params = f"{sql} AND campaign_id IN ({_marks(ids)})", [*params, *ids]
-    out: dict[str, dict[str, int]] = {}
-    for row in tx.query(f"{sql} GROUP BY campaign_id, reason", (merchant_id, *params)):
-        out.setdefault(row["campaign_id"], {})[row["reason"]] = int(row["n"])
-    return out
-
-
-def rejected_attempts(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days
-                      ) -> dict[tuple[str, str], int]:
-    """(campaign id, day) -> rejected attempts (one attempt may give several reasons)."""
-    where, params = days.where()
-    sql = f"SELECT campaign_id, day, rejected FROM campaign_report_days WHERE merchant_id=?{where}"
-    if ids is not None:
-        if not ids:
-            return {}
-        sql, params = f"{sql} AND campaign_id IN ({_marks(ids)})", [*params, *ids]
-    rows = tx.query(sql, (merchant_id, *params))
-    return {(r["campaign_id"], r["day"]): int(r["rejected"]) for r in rows if r["rejected"]}
-
-
 def rejection_report(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days) -> dict[str, Any]:
     """Rejected attempts and their reasons with counts, per campaign and per day."""
-    reasons = rejections(tx, merchant_id, ids, days)
-    attempts = rejected_attempts(tx, merchant_id, ids, days)
+    split = cells(tx, merchant_id, ids, ("total", "reason"), days)
+    reasons = _reasons([r for r in split if r["dim"] == "reason"])
     per_campaign: dict[str, int] = {}
+    for row in split:
+        if row["dim"] == "total" and int(row["rejected"]):
+            per_campaign[row["campaign_id"]] = per_campaign.get(row["campaign_id"], 0) + int(row["rejected"])
     per_day: dict[str, int] = {}
-    for (campaign, day), n in attempts.items():
-        per_campaign[campaign] = per_campaign.get(campaign, 0) + n
-        per_day[day] = per_day.get(day, 0) + n
+    for row in daily(tx, merchant_id, ids, days, rejected_only=True):
+        per_day[row["day"]] = per_day.get(row["day"], 0) + int(row["rejected"])
     rows = campaign_rows(tx, merchant_id, sorted({*per_campaign, *reasons}))
     totals = _reason_totals(reasons.values())
     return {
@@ -177,38 +205,6 @@ def rejection_report(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days
                          "rejections_by_reason": dict(sorted(reasons.get(c, {}).items()))}
                         for c in sorted(rows, key=lambda c: rows[c]["key"])],
         "by_day": [{"day": d, "rejected": n} for d, n in sorted(per_day.items())],
-    }
-
-
-def customer_summary(tx: Tx, merchant_id: str, customer_id: str, favourites: int
-                     ) -> dict[str, Any]:
-    """From the redemption log's rows of one customer (an index range): counts, favourite
-    campaigns (most redemptions still in force) and the discount received, per currency."""
-    in_force = "status IN ('redeemed', 'partially_reversed')"
-    counts = {r["status"]: int(r["n"]) for r in tx.query(
-        "SELECT status, COUNT(*) AS n FROM redemption_log WHERE merchant_id=? AND customer_id=? "
-        "GROUP BY status", (merchant_id, customer_id))}
-    lifetime = tx.query(f"SELECT currency, SUM(discount) AS amount FROM redemption_log WHERE merchant_id=? "
-                        f"AND customer_id=? AND {in_force} GROUP BY currency ORDER BY currency",
-                        (merchant_id, customer_id))
-    top = tx.query(f"SELECT campaign_id, currency, COUNT(*) AS n, SUM(discount) AS discount, "
-                   f"MAX(occurred_at) AS last_at FROM redemption_log WHERE merchant_id=? AND customer_id=? "
-                   f"AND {in_force} GROUP BY campaign_id, currency "
-                   f"ORDER BY COUNT(*) DESC, SUM(discount) DESC, MAX(occurred_at) DESC, campaign_id LIMIT ?",
-                   (merchant_id, customer_id, favourites))
-    names = campaign_rows(tx, merchant_id, [r["campaign_id"] for r in top])
-    registered = tx.one("SELECT registered_at FROM customers WHERE merchant_id=? AND customer_id=?",
-                        (merchant_id, customer_id))
-    return {
-        "registered_at": registered["registered_at"] if registered else None,
-        "redemption_counts": counts,
-        "lifetime_discount": [{"currency": r["currency"], "amount": int(r["amount"])} for r in lifetime],
-        "favourite_campaigns": [
-            {"campaign_id": r["campaign_id"],
-             "key": names[r["campaign_id"]]["key"] if r["campaign_id"] in names else None,
-             "name": names[r["campaign_id"]]["name"] if r["campaign_id"] in names else None,
-             "redemptions": int(r["n"]), "discount": int(r["discount"]), "currency": r["currency"],
-             "last_redeemed_at": r["last_at"]} for r in top],
     }
 
 
@@ -233,6 +229,15 @@ def _merge(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], tuple
     return merged
 
 
+def _reasons(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """campaign id -> reason -> count, from `reason` cells."""
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = out.setdefault(row["campaign_id"], {})
+        counts[row["value"]] = counts.get(row["value"], 0) + int(row["rejected"])
+    return out
+
+
 def figures_view(figures: Figures) -> dict[str, Any]:
     view: dict[str, Any] = {f: figures[f] for f in FIGURES if not f.startswith("cost_")}
     view["net_redeemed"] = figures["redeemed"] - figures["reversed"]
@@ -252,8 +257,7 @@ def _campaign_ref(row: dict[str, Any]) -> dict[str, Any]:
 
 def _campaign_line(row: dict[str, Any], figures: Figures, reasons: dict[str, int]) -> dict[str, Any]:
     return {"campaign": _campaign_ref(row), "currency": row["currency"], **_stock([row]),
-            **figures_view(figures),
-            "rejections_by_reason": dict(sorted(reasons.items()))}
+            **figures_view(figures), "rejections_by_reason": dict(sorted(reasons.items()))}
 
 
 def _stock(rows: list[dict[str, Any]]) -> dict[str, Any]:

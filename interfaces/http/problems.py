@@ -108,7 +108,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
             await problem(400, "invalid_character", "the URL carries a NUL character (%00)")(
                 scope, receive, send)
             return

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from domain.codes import DEFAULT_CHARSET
 from domain.money import MAX_AMOUNT
@@ -23,13 +32,23 @@ EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo
 MAX_DEPTH = 32  # free-form objects (customer attributes, workflow triggers) nest at most this deep
 
 
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _iso_text(value: Any) -> Any:
+    """ISO 8601 text only: pydantic would also read `0` or `"1767225600"` as Unix time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_DATETIME.match(value)):
+        return value
+    raise ValueError("an ISO 8601 date and time with a zone, e.g. 2026-03-01T09:00:00Z")
+
+
 def _in_range(at: datetime) -> datetime:
     if not EARLIEST <= at < LATEST:
         raise ValueError("times run from 1900-01-01 to 2999-12-31 (UTC)")
     return at
 
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range), Field(
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_range), Field(
     description="ISO 8601 with a zone, between 1900-01-01 and 2999-12-31 UTC")]
 
 

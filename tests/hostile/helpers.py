@@ -19,11 +19,15 @@ class Seeded:
     path: dict[str, str] = field(default_factory=dict)
 
     def values_for(self, template: str) -> dict[str, str]:
-        """The seeded values for a route's path parameters (`key` depends on the resource)."""
+        """The seeded values for a route's path parameters: `key` depends on the resource, and
+        what ends a campaign or a customer gets its own, so the rest stay usable all run long."""
         values = dict(self.path)
-        for marker, key in (("/pool", "oishi"), ("/workflows/", "welcome"), ("/webhooks/", "crm")):
+        for marker, key in (("/pool", "oishi"), ("/workflows/", "welcome"), ("/webhooks/", "crm"),
+                            ("/end", "autumn"), ("/disable", "autumn"), ("/reject", "autumn")):
             if marker in template:
                 values["key"] = key
+        if template.endswith("/merge"):
+            values["customer_id"] = "cust-2"
         return values
 
 
@@ -59,6 +63,7 @@ def seed(client: TestClient, keys: KeyMaker) -> Seeded:
     exported = client.post("/v1/campaigns/spring/exports", headers=admin, json={"batch": "b1", "count": 1})
     assert exported.status_code == 201, exported.text
 
+    go_live(client, admin, "autumn")
     go_live(client, admin, "oishi")
     ok(client.post("/v1/campaigns/oishi/pool", headers=admin, json={"low_stock_threshold": 2}), 201)
     ok(client.post("/v1/campaigns/oishi/pool/imports", headers=admin,

@@ -241,8 +241,9 @@ def test_confusable_codes_are_refused_at_creation_and_never_match_the_ascii_code
         _never_matches(client, admin, code, label)
 
 
-# `str.upper()` maps these onto ASCII letters (long s to S, dotless i to I, the fi ligature to FI), so
-# domain.codes.canonical_code turns them into SPRING-3 today; see the fix proposed in the report.
+# domain.codes.canonical_code upper-cases with `str.upper()`, which maps these onto ASCII letters
+# (long s to S, dotless i to I, the fi ligature to FI): they match SPRING-3 and FI-3. Drop the
+# marker when it upper-cases ASCII letters only.
 LETTERS_THAT_UPPER_CASE_TO_ASCII = {"long s": "\u017fpring-3", "dotless i": "spr\u0131ng-3",
                                     "fi ligature": "\ufb01-3"}
 
@@ -287,7 +288,8 @@ def test_sql_like_input_is_refused_or_plain_text(
         for name in ("code", "customer_id", "campaign"):
             assert ok(client.get("/v1/redemptions", headers=admin, params={name: text}))["items"] == []
         wallet = client.get(f"/v1/customers/{text.replace('%', '%25')}/wallet", headers=admin)
-        assert wallet.status_code in (200, 404, 422) and (wallet.status_code == 200 or problem(wallet))
+        if wallet.status_code != 200:  # an empty wallet, or a customer id refused as malformed
+            problem(wallet)
     # everything is still there
     assert ok(client.get("/v1/vouchers/SPRING-1", headers=admin))["code"] == "SPRING-1"
     listed = ok(client.get("/v1/campaigns", headers=admin, params={"min_position": container.ledger.head()}))
@@ -351,7 +353,8 @@ def test_unknown_currencies_are_refused(client: TestClient, container: Container
 TIMES = {"naive": "2026-03-01T09:00:00", "year 9999": "9999-12-31T23:59:59Z",
          "year 9999 west of UTC": "9999-12-31T23:00:00-05:00", "year 1": "0001-01-01T00:00:00Z",
          "year 1 east of UTC": "0001-01-01T00:00:00+05:00", "30 February": "2026-02-30T00:00:00Z",
-         "not a time": "soon", "date only": "2026-03-01", "empty": ""}
+         "not a time": "soon", "date only": "2026-03-01", "empty": "", "Unix time": "1767225600",
+         "zero": "0"}
 
 
 def test_timestamps_need_a_zone_and_a_sane_year(client: TestClient, container: Container,

@@ -21,6 +21,7 @@ from domain.eligibility import Order, OrderLine
 from domain.errors import InvalidInput, NotFound
 from infrastructure.bootstrap import Container, build
 from infrastructure.settings import Settings
+from projections.report_queries import Days
 from tests.conftest import START, reward_amount_off, terms
 from tests.support.pgcluster import PostgresCluster
 
@@ -135,9 +136,17 @@ def test_the_campaign_report_rolls_sub_campaigns_up_per_currency(built: Built) -
     assert lines["summer-uk"]["rejections_by_reason"] == {"currency_mismatch": 1}
 
 
-def test_every_breakdown_adds_up_to_the_totals(built: Built) -> None:
+RANGES = [(None, None), (date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 2, 1), None),
+          (date(2026, 2, 15), date(2026, 3, 2)), (date(2026, 3, 2), None), (None, date(2026, 3, 1)),
+          (date(2026, 1, 1), date(2026, 3, 31)), (None, date(2026, 2, 28))]
+
+
+@pytest.mark.parametrize(("since", "until"), RANGES)
+def test_every_breakdown_adds_up_to_the_totals(built: Built, since: date | None, until: date | None
+                                               ) -> None:
+    """Totals come from day cells; stores, channels and reasons from month cells and edge days."""
     _, reports, _ = built
-    report = reports.campaign_report("acme", "summer")
+    report = reports.campaign_report("acme", "summer", since=since, until=until)
     totals = {t["currency"]: t for t in report["totals"]}
     for breakdown in ("by_campaign", "by_store", "by_channel", "by_day"):
         for currency, total in totals.items():
@@ -148,6 +157,22 @@ def test_every_breakdown_adds_up_to_the_totals(built: Built) -> None:
             for bearer in ("group", "store"):
                 assert sum(line["cost_by_bearer"][bearer] for line in lines) == \
                     total["cost_by_bearer"][bearer], (breakdown, currency, bearer)
+    rejected = sum(line["rejected"] for line in report["by_campaign"])
+    assert sum(report["rejections_by_reason"].values()) == rejected  # one reason per attempt here
+    assert reports.rejections("acme", "summer", since=since, until=until)["rejected"] == rejected
+
+
+def test_a_range_is_read_as_whole_months_and_the_days_around_them() -> None:
+    assert Days().spans() == [("m", None, None)]
+    assert Days(date(2026, 3, 1), date(2026, 3, 31)).spans() == [("m", "2026-03", "2026-03")]
+    assert Days(date(2026, 1, 15), date(2026, 3, 14)).spans() == [
+        ("d", "2026-01-15", "2026-01-31"), ("m", "2026-02", "2026-02"), ("d", "2026-03-01", "2026-03-14")]
+    assert Days(date(2026, 2, 15), date(2026, 3, 2)).spans() == [("d", "2026-02-15", "2026-03-02")]
+    assert Days(date(2026, 2, 2), None).spans() == [("d", "2026-02-02", "2026-02-28"), ("m", "2026-03", None)]
+    assert Days(None, date(2024, 2, 28)).spans() == [("m", None, "2024-01"),
+                                                     ("d", "2024-02-01", "2024-02-28")]
+    assert Days(None, date(2024, 2, 29)).spans() == [("m", None, "2024-02")]
+    assert Days(date(2026, 12, 1), date(2026, 12, 31)).spans() == [("m", "2026-12", "2026-12")]
 
 
 def test_stores_channels_and_local_days(built: Built) -> None:
@@ -203,7 +228,7 @@ def test_rejections_by_reason_with_counts(built: Built) -> None:
 
 
 def test_redemption_detail_filters_and_pages(built: Built) -> None:
-    c, reports, facts = built
+    _c, reports, facts = built
 
     def ids(**filters: Any) -> list[str]:
         page = reports.redemptions("acme", RedemptionQuery(**filters), limit=100, before=None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
@@ -27,6 +28,8 @@ T = TypeVar("T")
 EXAMPLES = int(os.environ.get("PROMO_STATEFUL_EXAMPLES", "0") or 0)
 STEPS = int(os.environ.get("PROMO_STATEFUL_STEPS", "0") or 0)
 DEEP = EXAMPLES > 0
+# pyproject's 300 s per test bounds the default run; a deep run takes as long as it asks for.
+time_limit = pytest.mark.timeout(0 if DEEP else 300)
 
 
 def machine_settings(examples: int, steps: int) -> settings:
@@ -61,6 +64,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.c.pools.rng.seed(0)
         self.start_position = self.c.ledger.head()  # nothing after it belongs to another example
         self._last_checked: tuple[int, object] | None = None
+        self.ready = False  # set by the machine's initialize rule; teardown checks only then
 
     def changed_since_last_check(self) -> bool:
         """Whether the ledger or the clock moved since the invariants last ran: a refused
@@ -81,6 +85,23 @@ def attempt(call: Callable[[], T]) -> tuple[T | None, DomainError | None]:
         return call(), None
     except DomainError as refusal:
         return None, refusal
+
+
+def once_or_retried(c: Container, key: str | None, call: Callable[[str | None], Any]
+                    ) -> tuple[Any, DomainError | None]:
+    """Run a command; with an Idempotency-Key, run it again at once: the same answer (or the
+    same refusal), marked replayed, and nothing more written."""
+    result, refusal = attempt(lambda: call(key))
+    if key is not None:
+        head = c.ledger.head()
+        again, refused_again = attempt(lambda: call(key))
+        assert getattr(refused_again, "code", None) == getattr(refusal, "code", None)
+        if result is not None:
+            assert again is not None
+            assert (again.status, again.body, again.position, again.replayed) == (
+                result.status, result.body, result.position, True)
+        assert c.ledger.head() == head, "a retry with the same key wrote events"
+    return result, refusal
 
 
 OUTCOMES: Counter[str] = Counter()

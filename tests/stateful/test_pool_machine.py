@@ -34,6 +34,7 @@ from tests.stateful.support import (
     run,
     seen,
     settle,
+    time_limit,
 )
 
 UNIVERSE = [f"PC{i:06d}" for i in range(14)]  # the partner's codes (8 characters, as declared)
@@ -92,7 +93,6 @@ class PoolMachine(StoreMachine):
         self.actor = Actor(merchant_id=self.merchant, role="admin", ref="stateful:admin")
         self.m = PoolModel()
         self.serial = 0
-        self.ready = False
 
     @initialize(first=st.integers(0, 8))
     def pool_and_gift_code(self, first: int) -> None:
@@ -256,6 +256,7 @@ class PoolMachine(StoreMachine):
             assert replay_mismatches(self.c, READ_MODELS, self.merchant, self.start_position) == []
 
 
+@time_limit
 def test_partner_code_pools_keep_their_invariants_under_random_interleavings(
     make_container: Callable[..., Container], clock: ManualClock,
 ) -> None:

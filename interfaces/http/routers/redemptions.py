@@ -12,6 +12,7 @@ from application.redemptions import RedeemRequest
 from application.stacks import StackRequest
 from domain.campaign import Campaign
 from domain.clock import iso
+from domain.codes import canonical_code
 from domain.eligibility import Order, OrderLine
 from interfaces.http.read_schemas import RedemptionLogOut
 from interfaces.http.responses import ERRORS, IdempotencyKey, MinPosition, command_response
@@ -128,7 +129,7 @@ def redemption_log(
     """Every attempt, newest first, with reasons for rejections; page with `cursor`."""
     f = LogFilter(
         campaign_id=str(Campaign.id_for(actor.merchant_id, campaign)) if campaign else None,
-        customer_id=customer_id, code=code.strip().upper() if code else None, status=status,
+        customer_id=customer_id, code=canonical_code(code) if code else None, status=status,
         since=iso(since) if since else None, until=iso(until) if until else None,
     )
     return services.queries.redemptions(actor.merchant_id, f, limit=limit, before=cursor,
