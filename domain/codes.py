@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import string
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -19,9 +20,13 @@ AFFIX_PATTERN = re.compile(r"^[A-Z0-9_-]{0,16}$")
 MIN_SPACE_FACTOR = 1_000
 
 
+ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
 def canonical_code(code: str) -> str:
-    """Codes are case-insensitive: trimmed and upper-cased."""
-    return code.strip().upper()
+    """Codes are case-insensitive: trimmed and upper-cased, ASCII letters only (str.upper() would
+    turn look-alikes such as 'ſ' or 'ı' into S and I and let them redeem a real code)."""
+    return code.strip().translate(ASCII_UPPER)
 
 
 def normalize_code(code: str) -> str:

@@ -1,11 +1,12 @@
 """Campaign report (A1): figures pre-aggregated per campaign, local day and month, store, channel.
 
 Each event adds to a few cells, so a report over any range of days is a small GROUP BY over
-them, never over redemptions. A cell is (campaign, grain, dimension, period, value): grain `d`
-(period: a local day, ISO) or `m` (a month, YYYY-MM); dimension `total` (value ''), `store` and
-`channel` (value '' when the attempt named none), and `reason` (a rejection reason; only its
-`rejected` figure counts). A range reads whole months from `m` cells and its ragged ends from `d`
-cells, so what it reads grows with stores x months, not with redemptions or days.
+them, never over redemptions. A cell is (grain, dimension, campaign, period, value): grain `d`
+(period: a local day, ISO), `w` (an ISO week, by its Monday) or `m` (a month, YYYY-MM);
+dimension `total` (value ''), `store` and `channel` (value '' when the attempt named none), and
+`reason` (a rejection reason; only its `rejected` figure counts). A range is read as its whole
+months, then whole weeks, then single days, so what a report reads grows with the stores and the
+months it spans (plus at most a few weeks and days at each end), not with redemptions.
 
 Days are the merchant's local days. Reversals and returns count on the day they happened, with
 the store and channel of the redemption they correct (hence the small redemption lookup table).
@@ -13,7 +14,7 @@ the store and channel of the redemption they correct (hence the small redemption
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,9 +30,7 @@ from projections.campaign_stats import STATUS_EVENTS
 FIGURES = ("issued", "assigned", "claimed", "redeemed", "reversed", "returned", "rejected",
            "discount", "cost_group", "cost_store")
 _FIGURE_COLUMNS = ", ".join(f"{f} BIGINT NOT NULL" for f in FIGURES)
-
-
-CELL_KEY = ("merchant_id", "campaign_id", "grain", "dim", "period", "value")
+CELL_KEY = ("merchant_id", "grain", "dim", "campaign_id", "period", "value")
 CELL_UPSERT = (
     f"INSERT INTO campaign_report_cells ({', '.join((*CELL_KEY, *FIGURES))}) "
     f"VALUES ({', '.join('?' * (len(CELL_KEY) + len(FIGURES)))}) "
@@ -54,7 +53,7 @@ class CampaignReport(Projection):
         "campaign_report_cells": (
             "merchant_id TEXT NOT NULL, campaign_id TEXT NOT NULL, grain TEXT NOT NULL, dim TEXT NOT NULL, "
             f"period TEXT NOT NULL, value TEXT NOT NULL, {_FIGURE_COLUMNS}, "
-            "PRIMARY KEY (merchant_id, campaign_id, grain, dim, period, value)"
+            "PRIMARY KEY (merchant_id, grain, dim, campaign_id, period, value)"
         ),
         # what a reversal needs and its event lacks: merchant, store, channel of the redemption
         "campaign_report_redemptions": (
@@ -70,9 +69,6 @@ class CampaignReport(Projection):
     indexes = (
         "CREATE INDEX IF NOT EXISTS campaign_report_campaigns_parent "
         "ON campaign_report_campaigns (merchant_id, parent_id, key)",
-        # a merchant's figures across all campaigns (rejections by reason, by day)
-        "CREATE INDEX IF NOT EXISTS campaign_report_cells_merchant "
-        "ON campaign_report_cells (merchant_id, grain, dim, period)",
     )
 
     def __init__(self) -> None:
@@ -80,6 +76,13 @@ class CampaignReport(Projection):
         # Facts that never change once recorded, remembered rather than read again.
         self._zones: dict[str, str] = {}
         self._merchant_of: dict[str, str] = {}
+
+    def create_tables(self, tx: Tx) -> None:
+        for table, columns in self.tables.items():
+            clustered = " WITHOUT ROWID" if tx.dialect == "sqlite" and table in CLUSTERED else ""
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns}){clustered}")
+        for index in self.indexes:
+            tx.execute(index)
 
     def handlers(self) -> dict[type, Handler]:
         handlers: dict[type, Handler] = {
@@ -195,13 +198,6 @@ class CampaignReport(Projection):
             merchant = self._merchant_of[str(campaign_id)] = row["merchant_id"]
         self._add(tx, merchant, str(campaign_id), self._day(tx, merchant, e.timestamp), "", "", **figures)
 
-    def create_tables(self, tx: Tx) -> None:
-        for table, columns in self.tables.items():
-            clustered = " WITHOUT ROWID" if tx.dialect == "sqlite" and table in CLUSTERED else ""
-            tx.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns}){clustered}")
-        for index in self.indexes:
-            tx.execute(index)
-
     def _add(self, tx: Tx, merchant_id: str, campaign_id: str, day: str, store: str, channel: str,
              **figures: int) -> None:
         self._write(tx, merchant_id, campaign_id, day, store, channel, figures, ())
@@ -209,14 +205,15 @@ class CampaignReport(Projection):
     @staticmethod
     def _write(tx: Tx, merchant_id: str, campaign_id: str, day: str, store: str, channel: str,
                figures: dict[str, int], reasons: tuple[str, ...]) -> None:
-        """Add `figures` to the campaign's cells of the day and its month; count the reasons."""
+        """Add `figures` to the campaign's cells of the day, its week and month; count the reasons."""
         values = tuple(figures.get(f, 0) for f in FIGURES)
         rows = []
-        for grain, period in (("d", day), ("m", day[:7])):
-            key = (merchant_id, campaign_id, grain)
-            rows += [(*key, dim, period, value, *values)
+        monday = (date.fromisoformat(day) - timedelta(days=date.fromisoformat(day).weekday())).isoformat()
+        for grain, period in (("d", day), ("w", monday), ("m", day[:7])):
+            rows += [(merchant_id, grain, dim, campaign_id, period, value, *values)
                      for dim, value in (("total", ""), ("store", store), ("channel", channel))]
-            rows += [(*key, "reason", period, reason, *REJECTED_ONCE) for reason in reasons]
+            rows += [(merchant_id, grain, "reason", campaign_id, period, reason, *REJECTED_ONCE)
+                     for reason in reasons]
         tx.executemany(CELL_UPSERT, rows)
 
     def _day(self, tx: Tx, merchant_id: str, at: datetime) -> str:

@@ -17,7 +17,7 @@ from projections.campaign_report import FIGURES
 
 SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
 Figures = dict[str, int]
-Span = tuple[str, str | None, str | None]  # grain, first period, last period (None: open)
+Span = tuple[str, str | None, str | None]  # grain (d, w, m), first and last period (None: open)
 
 
 @dataclass(frozen=True)
@@ -36,27 +36,43 @@ class Days:
         return self.last.isoformat() if self.last else None
 
     def spans(self) -> list[Span]:
-        """The range as whole months plus the days before and after them."""
+        """The range as the whole months in it, then whole ISO weeks, then single days."""
         first, last = self.first, self.last
-        months_from = first if first is None or first.day == 1 else _next_month(first)
-        months_to = last if last is None or _next_month(last) == last + timedelta(days=1) else \
-            last.replace(day=1) - timedelta(days=1)
-        if months_from is not None and months_to is not None and months_from > months_to:
-            return [("d", self.since, self.until)]
+        months_from = None if first is None else first if first.day == 1 else _next_month(first)
+        months_to = None if last is None else last if _next_month(last) == last + DAY else (
+            last.replace(day=1) - DAY)
+        if first and last and months_from and months_to and months_from > months_to:
+            return _weeks(first, last)
         spans: list[Span] = []
-        if first is not None and months_from != first:
-            assert months_from is not None
-            spans.append(("d", self.since, (months_from - timedelta(days=1)).isoformat()))
+        if first and months_from and months_from != first:
+            spans += _weeks(first, months_from - DAY)
         spans.append(("m", months_from.isoformat()[:7] if months_from else None,
                       months_to.isoformat()[:7] if months_to else None))
-        if last is not None and months_to != last:
-            assert months_to is not None
-            spans.append(("d", (months_to + timedelta(days=1)).isoformat(), self.until))
+        if last and months_to and months_to != last:
+            spans += _weeks(months_to + DAY, last)
         return spans
+
+
+DAY = timedelta(days=1)
 
 
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _weeks(first: date, last: date) -> list[Span]:
+    """Whole ISO weeks (cells keyed by their Monday) and the days before and after them."""
+    mondays_from = first + timedelta(days=-first.weekday() % 7)
+    sundays_to = last - timedelta(days=(last.weekday() + 1) % 7)
+    if mondays_from > sundays_to:
+        return [("d", first.isoformat(), last.isoformat())]
+    spans: list[Span] = []
+    if mondays_from != first:
+        spans.append(("d", first.isoformat(), (mondays_from - DAY).isoformat()))
+    spans.append(("w", mondays_from.isoformat(), (sundays_to - timedelta(days=6)).isoformat()))
+    if sundays_to != last:
+        spans.append(("d", (sundays_to + DAY).isoformat(), last.isoformat()))
+    return spans
 
 
 def zone(tx: Tx, merchant_id: str) -> str:
@@ -86,39 +102,56 @@ def family(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool) -> list[dic
 
 def cells(tx: Tx, merchant_id: str, ids: list[str] | None, dims: tuple[str, ...], days: Days
           ) -> list[dict[str, Any]]:
-    """Figures per (campaign, dim, value) over `days`, for campaigns `ids` (None: all of them)."""
+    """Figures per (campaign, dim, value) over `days`, for campaigns `ids` (None: all of them):
+    one statement, an index range per span (month, week or day cells)."""
     if ids is not None and not ids:
         return []
-    out = []
+    arms, params = [], list[Any]()
     for grain, first, last in days.spans():
-        sql = (f"SELECT campaign_id, dim, value, {SUMS} FROM campaign_report_cells WHERE merchant_id=?"
-               f"{'' if ids is None else f' AND campaign_id IN ({_marks(ids)})'} AND grain=? "
-               f"AND dim IN ({_marks(list(dims))})")
-        params: list[Any] = [merchant_id, *(ids or []), grain, *dims]
+        sql = (f"SELECT campaign_id, dim, value, {', '.join(FIGURES)} FROM campaign_report_cells "
+               f"WHERE merchant_id=? AND grain=? AND dim IN ({_marks(list(dims))})")
+        params += [merchant_id, grain, *dims]
+        if ids is not None:
+            sql, params = f"{sql} AND campaign_id IN ({_marks(ids)})", [*params, *ids]
         if first is not None:
             sql, params = f"{sql} AND period >= ?", [*params, first]
         if last is not None:
             sql, params = f"{sql} AND period <= ?", [*params, last]
-        out += tx.query(f"{sql} GROUP BY campaign_id, dim, value", params)
-    return out
+        arms.append(sql)
+    return tx.query(f"SELECT campaign_id, dim, value, {SUMS} FROM ({' UNION ALL '.join(arms)}) AS spans "
+                    f"GROUP BY campaign_id, dim, value", params)
 
 
-def daily(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days, *, rejected_only: bool = False
-          ) -> list[dict[str, Any]]:
-    """Each campaign's figures per local day in `days` (None: every campaign of the merchant)."""
-    sql = (f"SELECT campaign_id, period AS day, {', '.join(FIGURES)} FROM campaign_report_cells "
-           f"WHERE merchant_id=?")
-    params: list[Any] = [merchant_id]
+def daily(tx: Tx, merchant_id: str, ids: list[str], days: Days) -> list[dict[str, Any]]:
+    """Each campaign's figures per local day in `days`."""
+    if not ids:
+        return []
+    where, params = _period(days)
+    return tx.query(f"SELECT campaign_id, period AS day, {', '.join(FIGURES)} FROM campaign_report_cells "
+                    f"WHERE merchant_id=? AND grain='d' AND dim='total' AND campaign_id IN ({_marks(ids)})"
+                    f"{where}", (merchant_id, *ids, *params))
+
+
+def rejected_by_day(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days) -> dict[str, int]:
+    """Rejected attempts per local day, of campaigns `ids` (None: every campaign)."""
+    where, params = _period(days)
     if ids is not None:
         if not ids:
-            return []
-        sql, params = f"{sql} AND campaign_id IN ({_marks(ids)})", [*params, *ids]
-    sql += " AND grain='d' AND dim='total'"
+            return {}
+        where, params = f" AND campaign_id IN ({_marks(ids)}){where}", [*ids, *params]
+    rows = tx.query(f"SELECT period, SUM(rejected) AS n FROM campaign_report_cells WHERE merchant_id=? "
+                    f"AND grain='d' AND dim='total'{where} AND rejected > 0 GROUP BY period",
+                    (merchant_id, *params))
+    return {r["period"]: int(r["n"]) for r in rows}
+
+
+def _period(days: Days) -> tuple[str, list[Any]]:
+    sql, params = "", list[Any]()
     if days.since is not None:
         sql, params = f"{sql} AND period >= ?", [*params, days.since]
     if days.until is not None:
         sql, params = f"{sql} AND period <= ?", [*params, days.until]
-    return tx.query(f"{sql} AND rejected > 0" if rejected_only else sql, params)
+    return sql, params
 
 
 def campaign_report(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool, days: Days
@@ -192,9 +225,7 @@ def rejection_report(tx: Tx, merchant_id: str, ids: list[str] | None, days: Days
     for row in split:
         if row["dim"] == "total" and int(row["rejected"]):
             per_campaign[row["campaign_id"]] = per_campaign.get(row["campaign_id"], 0) + int(row["rejected"])
-    per_day: dict[str, int] = {}
-    for row in daily(tx, merchant_id, ids, days, rejected_only=True):
-        per_day[row["day"]] = per_day.get(row["day"], 0) + int(row["rejected"])
+    per_day = rejected_by_day(tx, merchant_id, ids, days)
     rows = campaign_rows(tx, merchant_id, sorted({*per_campaign, *reasons}))
     totals = _reason_totals(reasons.values())
     return {

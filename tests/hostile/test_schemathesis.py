@@ -8,9 +8,10 @@ hold, workflow and webhook exist, so that paths sometimes name real objects.
 Checks: no 5xx; status code, content type, headers and body as documented; schema-violating
 data refused; every 4xx is application/problem+json with a `code`.
 
-Deeper runs: `PROMO_HOSTILE_EXAMPLES=N` (random cases per operation and store; default 2 on
-SQLite, 1 on PostgreSQL) and `PROMO_HOSTILE_COVERAGE=N` (valid and invalid coverage cases each
-per operation; default 6 and 3; `all` for every one);
+The default is a quick pass (the whole of tests/hostile stays near a minute). Deeper runs:
+`PROMO_HOSTILE_EXAMPLES=N` (random cases per operation and store; default 1) and
+`PROMO_HOSTILE_COVERAGE=N` (valid and invalid coverage cases each per operation; default 5 on
+SQLite, 2 on PostgreSQL; `all` for every one, ~8,000 per store);
 `PROMO_HOSTILE_SEED=random` draws new random data instead of the fixed seed;
 `PROMO_HOSTILE_ONLY=REGEX` fuzzes only the operations whose "METHOD /path" matches.
 """
@@ -46,8 +47,8 @@ from tests.hostile.helpers import Seeded, seed
 from tests.http.helpers import KeyMaker, make_keys
 from tests.http.test_api import ENDPOINTS
 
-RANDOM = {"sqlite": 2, "postgres": 1}
-COVERAGE = {"sqlite": 6, "postgres": 3}
+RANDOM = {"sqlite": 1, "postgres": 1}
+COVERAGE = {"sqlite": 5, "postgres": 2}
 ADMITTED = {(method, path): admitted | {"admin"} for method, path, admitted, _ in ENDPOINTS}
 
 
@@ -71,8 +72,17 @@ def problem_on_every_error(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+@schemathesis.check
+def invalid_data_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schema-violating data gets a 4xx — except a scalar query parameter sent several times,
+    which is not invalid as sent: like most servers, FastAPI reads the last one."""
+    if any(isinstance(value, list) for value in (case.query or {}).values()):
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, negative_data_rejection,
+          response_headers_conformance, response_schema_conformance, invalid_data_refused,
           problem_on_every_error]
 
 
@@ -88,8 +98,6 @@ class Fuzzer:
         return sorted(admitted), sorted(set(ROLES) - admitted)
 
     def send(self, case: Any, role: str) -> None:
-        for name in ("Authorization", "X-Api-Key"):  # authentication is ours, tested in tests/http
-            case.headers.pop(name, None)
         response = case.call(headers=self.keys(role))
         self.sent += 1
         case.validate_response(response, checks=CHECKS)
@@ -148,6 +156,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     with TestClient(create_app(container), raise_server_exceptions=False) as client:  # projections run
         fuzzer = Fuzzer(keys, seed(client, keys))
         schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(container, run_projections=False))
+        # Keys are ours (a role per case); bad credentials are tested route by route in tests/http.
+        schema.config.generation.update(with_security_parameters=False)
         failures = fuzz_every_operation(schema, fuzzer, examples, coverage)
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
 

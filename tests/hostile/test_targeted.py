@@ -248,7 +248,6 @@ LETTERS_THAT_UPPER_CASE_TO_ASCII = {"long s": "\u017fpring-3", "dotless i": "spr
                                     "fi ligature": "\ufb01-3"}
 
 
-@pytest.mark.xfail(strict=True, reason="domain.codes.canonical_code upper-cases non-ASCII letters")
 def test_letters_that_upper_case_to_ascii_never_match_the_ascii_code(
     client: TestClient, admin: dict[str, str]
 ) -> None:

@@ -138,13 +138,14 @@ def test_the_campaign_report_rolls_sub_campaigns_up_per_currency(built: Built) -
 
 RANGES = [(None, None), (date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 2, 1), None),
           (date(2026, 2, 15), date(2026, 3, 2)), (date(2026, 3, 2), None), (None, date(2026, 3, 1)),
-          (date(2026, 1, 1), date(2026, 3, 31)), (None, date(2026, 2, 28))]
+          (date(2026, 1, 1), date(2026, 3, 31)), (None, date(2026, 2, 28)), (date(2026, 2, 23), None),
+          (date(2026, 3, 2), date(2026, 3, 8)), (date(2026, 3, 3), date(2026, 3, 3))]
 
 
 @pytest.mark.parametrize(("since", "until"), RANGES)
 def test_every_breakdown_adds_up_to_the_totals(built: Built, since: date | None, until: date | None
                                                ) -> None:
-    """Totals come from day cells; stores, channels and reasons from month cells and edge days."""
+    """Totals come from day cells; stores, channels and reasons from month, week and day cells."""
     _, reports, _ = built
     report = reports.campaign_report("acme", "summer", since=since, until=until)
     totals = {t["currency"]: t for t in report["totals"]}
@@ -162,16 +163,19 @@ def test_every_breakdown_adds_up_to_the_totals(built: Built, since: date | None,
     assert reports.rejections("acme", "summer", since=since, until=until)["rejected"] == rejected
 
 
-def test_a_range_is_read_as_whole_months_and_the_days_around_them() -> None:
+def test_a_range_is_read_as_whole_months_then_weeks_then_days() -> None:
     assert Days().spans() == [("m", None, None)]
     assert Days(date(2026, 3, 1), date(2026, 3, 31)).spans() == [("m", "2026-03", "2026-03")]
-    assert Days(date(2026, 1, 15), date(2026, 3, 14)).spans() == [
-        ("d", "2026-01-15", "2026-01-31"), ("m", "2026-02", "2026-02"), ("d", "2026-03-01", "2026-03-14")]
-    assert Days(date(2026, 2, 15), date(2026, 3, 2)).spans() == [("d", "2026-02-15", "2026-03-02")]
-    assert Days(date(2026, 2, 2), None).spans() == [("d", "2026-02-02", "2026-02-28"), ("m", "2026-03", None)]
-    assert Days(None, date(2024, 2, 28)).spans() == [("m", None, "2024-01"),
-                                                     ("d", "2024-02-01", "2024-02-28")]
-    assert Days(None, date(2024, 2, 29)).spans() == [("m", None, "2024-02")]
+    assert Days(date(2026, 1, 15), date(2026, 3, 14)).spans() == [  # Thursday 15 Jan to Saturday 14 Mar
+        ("d", "2026-01-15", "2026-01-18"), ("w", "2026-01-19", "2026-01-19"),
+        ("d", "2026-01-26", "2026-01-31"), ("m", "2026-02", "2026-02"), ("d", "2026-03-01", "2026-03-01"),
+        ("w", "2026-03-02", "2026-03-02"), ("d", "2026-03-09", "2026-03-14")]
+    assert Days(date(2026, 3, 2), date(2026, 3, 8)).spans() == [("w", "2026-03-02", "2026-03-02")]
+    assert Days(date(2026, 3, 3), date(2026, 3, 8)).spans() == [("d", "2026-03-03", "2026-03-08")]
+    assert Days(date(2026, 2, 2), None).spans() == [("w", "2026-02-02", "2026-02-16"),
+                                                    ("d", "2026-02-23", "2026-02-28"), ("m", "2026-03", None)]
+    assert Days(None, date(2024, 2, 29)).spans() == [("m", None, "2024-02")]  # a leap year's February
+    assert Days(None, date(2024, 2, 28)).spans()[0] == ("m", None, "2024-01")
     assert Days(date(2026, 12, 1), date(2026, 12, 31)).spans() == [("m", "2026-12", "2026-12")]
 
 

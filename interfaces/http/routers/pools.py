@@ -76,7 +76,8 @@ def import_codes(key: str, actor: Operations, services: Services,
         idempotency_key=idempotency_key))
 
 
-@router.post("/campaigns/{key}/pool/sales", status_code=201, response_model=SaleOut)
+@router.post("/campaigns/{key}/pool/sales", status_code=201, response_model=SaleOut,
+             responses={200: {"model": SaleOut, "description": "sold before: the same codes again"}})
 def sell(key: str, body: SaleIn, actor: Checkout, services: Services,
          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     """Sell `quantity` codes to an order line; a retried order line gets the same codes."""
