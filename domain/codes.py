@@ -25,7 +25,7 @@ ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 def canonical_code(code: str) -> str:
     """Codes are case-insensitive: trimmed and upper-cased, ASCII letters only (str.upper() would
-    turn look-alikes such as 'ſ' or 'ı' into S and I and let them redeem a real code)."""
+    turn look-alikes such as long s or dotless i into S and I, redeeming a real code)."""
     return code.strip().translate(ASCII_UPPER)
 
 
