@@ -8,6 +8,7 @@ pays that debt first; expiry debits what is left of the lots due.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -43,7 +44,7 @@ class AccountModel:
             left -= n
         return taken
 
-    def _consume(self, taken: list[tuple[datetime | None, int]]) -> int:
+    def _consume(self, taken: Sequence[tuple[datetime | None, int]]) -> int:
         for expiry, n in taken:
             self.lots[expiry] -= n
             if not self.lots[expiry]:

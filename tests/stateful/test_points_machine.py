@@ -58,7 +58,7 @@ class PointsMachine(StoreMachine):
         self.merchant = f"p-{uuid.uuid4().hex[:12]}"
         self.actor = Actor(merchant_id=self.merchant, role="admin", ref="stateful:admin")
         self.accounts: dict[tuple[str, str], AccountModel] = {}
-        self.keyed: dict[str, tuple[tuple[Any, ...], Any]] = {}  # key -> (credit args, first result)
+        self.keyed: dict[str, tuple[Callable[[], Any], Any]] = {}  # key -> (the credit, its answer)
         self.reversed: set[str] = set()
         self.touched: set[tuple[str, str]] = set()
         self.serial = 0
@@ -104,22 +104,26 @@ class PointsMachine(StoreMachine):
     def credit(self, customer: str, program: str, points: int, keyed: bool) -> None:
         self.serial += 1
         key = f"credit-{self.serial}" if keyed else None
-        args = (self.actor, customer, program, "regular", "allocation", points, CTX)
-        result = self.c.points.credit(*args, idempotency_key=key)
+
+        def send() -> Any:
+            return self.c.points.credit(self.actor, customer, program, "regular", "allocation", points,
+                                        CTX, idempotency_key=key)
+
+        result = send()
         self.opened(customer, program).receive(points, self.credit_lot(program, points))
         assert result.body["balance"] == self.accounts[customer, program].balance
         seen("credit: ok")
         if key is not None:
-            self.keyed[key] = (args, result)
+            self.keyed[key] = (send, result)
 
     @precondition(lambda self: bool(self.keyed))
     @rule(data=st.data())
     def retry_a_credit(self, data: st.DataObject) -> None:
         """The same key and request again: the first answer, and the points credited once."""
         key = data.draw(st.sampled_from(sorted(self.keyed)), label="key")
-        args, first = self.keyed[key]
+        send, first = self.keyed[key]
         head = self.c.ledger.head()
-        again = self.c.points.credit(*args, idempotency_key=key)
+        again = send()
         assert (again.body, again.position, again.replayed) == (first.body, first.position, True)
         assert self.c.ledger.head() == head, "a replayed credit wrote events"
 
