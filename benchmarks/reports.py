@@ -6,13 +6,12 @@ online, plus one rejected attempt in 20, 2% reversed and 1% partly returned a fe
 
 The read models are filled in bulk: the rows the projections' handlers would write (the report's
 day, week and month cells, its redemption lookups, the redemption log) are computed in Python from
-the synthetic attempts and inserted (PostgreSQL: COPY; SQLite: executemany); then ANALYZE.
-That this is what the
-handlers write is checked on every run: a sample of 4,000 attempts is sent as genuine domain
-events through `CampaignReport` and `RedemptionLog` in a private database, and its rows must equal
-the bulk path's row for row. Then p50/p99 over `--runs` calls of the campaign report (one main
-campaign rolled up: 50,000 redemptions) and of redemption-detail pages. PostgreSQL is a
-throwaway cluster with fsync on. Prints one table.
+the synthetic attempts and inserted (PostgreSQL: COPY; SQLite: executemany); then ANALYZE. That
+this is what the handlers write is checked on every run: a sample of 4,000 attempts is sent as
+genuine domain events through `CampaignReport` and `RedemptionLog` in a private database, and its
+rows must equal the bulk path's row for row. Then p50/p99 over `--runs` calls of the campaign
+report (one main campaign rolled up: 50,000 redemptions), the other reports and redemption-detail
+pages, in-process. PostgreSQL is a throwaway cluster with fsync on. Prints one table.
 
     python benchmarks/reports.py [--redemptions 1000000] [--runs 200] [--stores sqlite,postgres]
 """

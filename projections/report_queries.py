@@ -175,7 +175,8 @@ def campaign_report(tx: Tx, merchant_id: str, campaign_id: str, rollup: bool, da
         "campaign": _campaign_ref(campaigns[0]),
         "sub_campaigns": len(campaigns) - 1,
         **_stock(campaigns),
-        "totals": _lines(_merge(by_day, lambda r: (currency[r["campaign_id"]],)), ("currency",)),
+        "totals": _lines(_merge(({"campaign_id": c, **f} for (c,), f in per_campaign.items()),
+                                lambda r: (currency[r["campaign_id"]],)), ("currency",)),
         "rejections_by_reason": _reason_totals(reasons.values()),
         "by_campaign": [_campaign_line(c, per_campaign.get((c["campaign_id"],), _zero()),
                                        reasons.get(c["campaign_id"], {})) for c in campaigns],
@@ -254,9 +255,12 @@ def _merge(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], tuple
            ) -> dict[tuple[Any, ...], Figures]:
     merged: dict[tuple[Any, ...], Figures] = {}
     for row in rows:
-        figures = merged.setdefault(key(row), _zero())
+        k = key(row)
+        figures = merged.get(k)
+        if figures is None:
+            figures = merged[k] = _zero()
         for f in FIGURES:
-            figures[f] += int(row[f] or 0)
+            figures[f] += int(row[f])  # PostgreSQL sums are Decimal
     return merged
 
 
