@@ -18,7 +18,7 @@ from domain.errors import InvalidInput, NotFound
 from infrastructure.database import Tx
 from projections.customer_report import customer_summary
 from projections.points_ledger import balances
-from projections.queries import ProjectionLagging, QueryService
+from projections.queries import QueryService
 from projections.redemption_log import LogFilter, redemption_log
 from projections.report_queries import (
     Days,
@@ -57,24 +57,12 @@ class ReportService:
         self.queries = queries
         self.db = queries.db
 
-    def _await(self, min_position: int | None, *projections: str) -> None:
-        hub = self.queries.hub
-        if not min_position or all(hub.wait(name, min_position, 0) for name in projections):
-            return
-        if min_position > hub.ledger.head():
-            raise InvalidInput(f"position {min_position} is beyond the ledger's head",
-                               code="unknown_position")
-        for name in projections:
-            if not hub.wait(name, min_position, self.queries.wait_seconds):
-                raise ProjectionLagging(f"{name} has not reached position {min_position} yet; retry shortly",
-                                        projection=name, min_position=min_position)
-
     def campaign_report(self, merchant_id: str, key: str, *, rollup: bool = True,
                         since: date | None = None, until: date | None = None,
                         min_position: int | None = None) -> dict[str, Any]:
         """A1: one campaign (rolled up with its sub-campaigns) over a range of local days."""
         days = _days(since, until)
-        self._await(min_position, REPORT)
+        self.queries.await_position(min_position, REPORT)
         with self.db.transaction() as tx:
             report = campaign_report(tx, merchant_id, str(Campaign.id_for(merchant_id, key)), rollup, days)
             timezone = zone(tx, merchant_id)
@@ -87,7 +75,7 @@ class ReportService:
                   ) -> dict[str, Any]:
         """A1 for every main campaign, each rolled up with its sub-campaigns; by key, paged."""
         days = _days(since, until)
-        self._await(min_position, REPORT)
+        self.queries.await_position(min_position, REPORT)
         with self.db.transaction() as tx:
             items = main_campaigns(tx, merchant_id, days, limit + 1, after)
             timezone = zone(tx, merchant_id)
@@ -101,7 +89,7 @@ class ReportService:
                    min_position: int | None = None) -> dict[str, Any]:
         """Rejected attempts by reason with counts: one campaign (and its subs) or all of them."""
         days = _days(since, until)
-        self._await(min_position, REPORT)
+        self.queries.await_position(min_position, REPORT)
         with self.db.transaction() as tx:
             ids = None
             if key is not None:
@@ -118,7 +106,7 @@ class ReportService:
                           ) -> LogFilter:
         """The log filter for `q`, once the read models reached `min_position` (check before streaming)."""
         _days(q.since, q.until)
-        self._await(min_position, LOG, REPORT)
+        self.queries.await_position(min_position, LOG, REPORT)
         f = LogFilter(customer_id=q.customer_id, store_id=q.store_id, channel=q.channel, status=q.status)
         with self.db.transaction() as tx:
             timezone = ZoneInfo(zone(tx, merchant_id))
@@ -153,7 +141,7 @@ class ReportService:
     def customer(self, merchant_id: str, customer_id: str, *, history: int = 10, favourites: int = 5,
                  min_position: int | None = None) -> dict[str, Any]:
         """A3: wallet, points balances, recent redemptions, favourite campaigns, discount received."""
-        self._await(min_position, "wallet", "points_ledger", LOG, REPORT, "customer_facts")
+        self.queries.await_position(min_position, "wallet", "points_ledger", LOG, REPORT, "customer_facts")
         with self.db.transaction() as tx:
             vouchers = wallet(tx, merchant_id, customer_id, self.queries.clock())
             points = balances(tx, merchant_id, customer_id)

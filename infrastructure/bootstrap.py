@@ -27,6 +27,7 @@ from application.points import PointsService
 from application.points_history import PointsHistory
 from application.pools import PoolService
 from application.redemptions import RedemptionService
+from application.reports import ReportService
 from application.returns import ReturnService
 from application.reward_delivery import RewardDelivery
 from application.segments import SegmentService
@@ -87,6 +88,7 @@ class Container:
     distribution: DistributionService
     fraud: FraudService
     fraud_flags: FraudFlagReader
+    reports: ReportService
     automation_reader: AutomationReader
     jobs: JobService
     policies: PolicyLoop
@@ -154,6 +156,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
         pools=pools,
         partner_codes=PartnerCodeService(executor, ledger, pool_stock),
         pool_stock=pool_stock,
+        reports=ReportService(queries),
+        fraud_flags=FraudFlagReader(queries),
         **automation,
     )
 
@@ -193,6 +197,6 @@ def _automation(settings: Settings, clock: Clock, ledger: Ledger, db: LibraryDat
         "webhooks": webhooks, "stock_alerts": stock_alerts,
         "distribution": DistributionService(executor, ledger, vouchers, reader),
         "automation_reader": reader, "jobs": jobs, "policies": policies, "webhook_worker": worker,
-        "fraud": fraud, "fraud_flags": FraudFlagReader(hub, db, settings.read_wait_seconds),
+        "fraud": fraud,
         "automation": Automation(policies, worker, jobs, settings.scheduler_tick_seconds),
     }

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from domain.clock import iso
 from domain.errors import InvalidInput, NotFound
 from domain.fraud import FraudFlag
-from infrastructure.database import LibraryDatabase, Tx
+from infrastructure.database import Tx
 from projections.base import Handler, Projection, dumps
 
 if TYPE_CHECKING:
-    from projections.hub import ProjectionHub
+    from projections.queries import QueryService
 
 
 class FraudFlags(Projection):
@@ -57,21 +57,12 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
 class FraudFlagReader:
     """Flag queries, after waiting (briefly) for the read model to reach `min_position`."""
 
-    def __init__(self, hub: ProjectionHub, db: LibraryDatabase, wait_seconds: float) -> None:
-        self.hub = hub
-        self.db = db
-        self.wait_seconds = wait_seconds
+    def __init__(self, queries: QueryService) -> None:
+        self.queries = queries
+        self.db = queries.db
 
     def _await(self, min_position: int | None) -> None:
-        if not min_position or self.hub.wait(FraudFlags.name, min_position, 0):
-            return
-        if min_position > self.hub.ledger.head():
-            raise InvalidInput(f"position {min_position} is beyond the ledger's head",
-                               code="unknown_position")
-        if not self.hub.wait(FraudFlags.name, min_position, self.wait_seconds):
-            from projections.queries import ProjectionLagging
-            raise ProjectionLagging("fraud flags have not caught up yet; retry shortly",
-                                    projection=FraudFlags.name, min_position=min_position)
+        self.queries.await_position(min_position, FraudFlags.name)
 
     def flags(self, merchant_id: str, *, status: str | None, detector: str | None, limit: int,
               before: int | None, min_position: int | None = None) -> dict[str, Any]:

@@ -31,22 +31,23 @@ class QueryService:
         self.clock = clock
         self.wait_seconds = wait_seconds
 
-    def _await(self, projection: str, min_position: int | None) -> None:
-        if not min_position or self.hub.wait(projection, min_position, 0):
+    def await_position(self, min_position: int | None, *projections: str) -> None:
+        """Read-your-writes: wait until each read model includes `min_position`; `422
+        unknown_position` beyond the ledger's head, `503 projection_lagging` after the wait."""
+        hub = self.hub
+        if not min_position or all(hub.wait(name, min_position, 0) for name in projections):
             return
-        if min_position > self.hub.ledger.head():
+        if min_position > hub.ledger.head():
             raise InvalidInput(f"position {min_position} is beyond the ledger's head",
                                code="unknown_position")
-        if not self.hub.wait(projection, min_position, self.wait_seconds):
-            raise ProjectionLagging(
-                f"{projection} has not reached position {min_position} yet; retry shortly",
-                projection=projection, min_position=min_position,
-            )
+        for name in projections:
+            if not hub.wait(name, min_position, self.wait_seconds):
+                raise ProjectionLagging(f"{name} has not reached position {min_position} yet; retry shortly",
+                                        projection=name, min_position=min_position)
 
     def wallet(self, merchant_id: str, customer_id: str, min_position: int | None = None
                ) -> dict[str, Any]:
-        self._await("wallet", min_position)
-        self._await("points_ledger", min_position)
+        self.await_position(min_position, "wallet", "points_ledger")
         with self.db.transaction() as tx:
             vouchers = wallet(tx, merchant_id, customer_id, self.clock())
             points = balances(tx, merchant_id, customer_id)
@@ -54,7 +55,7 @@ class QueryService:
 
     def points_ledger(self, merchant_id: str, customer_id: str, f: LedgerFilter, *, limit: int,
                       after: int | None, min_position: int | None = None) -> dict[str, Any]:
-        self._await("points_ledger", min_position)
+        self.await_position(min_position, "points_ledger")
         with self.db.transaction() as tx:
             items = ledger_page(tx, merchant_id, customer_id, f, limit + 1, after)
         more = len(items) > limit
@@ -64,13 +65,13 @@ class QueryService:
 
     def points_balance(self, merchant_id: str, customer_id: str, f: LedgerFilter | None,
                        min_position: int | None = None) -> dict[str, Any]:
-        self._await("points_ledger", min_position)
+        self.await_position(min_position, "points_ledger")
         with self.db.transaction() as tx:
             return closing_balance(tx, merchant_id, customer_id, f)
 
     def campaign_stats(self, merchant_id: str, campaign_id: str, min_position: int | None = None, *,
                        rollup: bool = False) -> dict[str, Any]:
-        self._await("campaign_stats", min_position)
+        self.await_position(min_position, "campaign_stats")
         with self.db.transaction() as tx:
             stats = campaign_stats(tx, merchant_id, campaign_id, rollup)
         if stats is None:
@@ -79,7 +80,7 @@ class QueryService:
 
     def campaigns(self, merchant_id: str, *, status: str | None, limit: int, after: str | None,
                   min_position: int | None = None) -> dict[str, Any]:
-        self._await("campaign_stats", min_position)
+        self.await_position(min_position, "campaign_stats")
         with self.db.transaction() as tx:
             items = list_campaigns(tx, merchant_id, status, limit + 1, after)
         more = len(items) > limit
@@ -88,7 +89,7 @@ class QueryService:
 
     def redemptions(self, merchant_id: str, f: LogFilter, *, limit: int, before: int | None,
                     min_position: int | None = None) -> dict[str, Any]:
-        self._await("redemption_log", min_position)
+        self.await_position(min_position, "redemption_log")
         with self.db.transaction() as tx:
             items = redemption_log(tx, merchant_id, f, limit + 1, before)
         more = len(items) > limit

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from infrastructure.bootstrap import Container
 from interfaces.http import dashboard, observability, problems, security, throttle
@@ -54,8 +54,7 @@ def create_app(container: Container, *, run_projections: bool = True,
         if run_projections:
             container.projections.stop()
 
-    app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  dependencies=[Depends(observability.note_merchant)])
+    app = FastAPI(title="PromoLedger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.container = container
     problems.install(app)
     for module in (campaigns, vouchers, redemptions, holds, customers, points, pools, merchant, audit,

@@ -35,7 +35,6 @@ from prometheus_client import (
     generate_latest,
 )
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from application.commands import CommandResult
 from infrastructure.bootstrap import Container
@@ -273,19 +272,6 @@ def _request_id(scope: Any) -> str:
                 return candidate
             break
     return uuid.uuid4().hex
-
-
-async def note_merchant(request: Request) -> None:
-    """Remember the calling key's merchant for the access log; the route's own guard authenticates
-    (and refuses): this look-up is answered from the key cache that guard fills."""
-    if not request.scope["path"].startswith("/v1/"):
-        return
-    secret = presented_key(request.headers)
-    if secret:
-        container: Container = request.app.state.container
-        actor = await run_in_threadpool(container.access.authenticate, secret)
-        if actor is not None:
-            request.state.merchant = actor.merchant_id
 
 
 # --- the routes ------------------------------------------------------------------------------

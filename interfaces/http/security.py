@@ -41,6 +41,7 @@ def requires(*roles: str) -> Callable[..., Actor]:
     admitted = {"admin", *roles}
 
     def guard(
+        request: Request,
         services: Services,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         header_key: Annotated[str | None, Depends(_header)],
@@ -53,6 +54,7 @@ def requires(*roles: str) -> Callable[..., Actor]:
         if actor is None:
             raise ApiError(401, "unauthenticated", "the API key is not valid",
                            {"WWW-Authenticate": "Bearer"})
+        request.state.merchant = actor.merchant_id  # for the access log (observability)
         if actor.role not in admitted:
             raise ApiError(403, "forbidden",
                            f"role {actor.role!r} may not do this; needs one of {sorted(admitted)}")

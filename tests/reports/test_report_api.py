@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from application.commands import Actor
 from infrastructure.bootstrap import Container
-from interfaces.http.routers.reports import cell
+from interfaces.http.responses import csv_cell as cell
 from tests.conftest import live_campaign
 from tests.http.helpers import KeyMaker, assert_problem
 

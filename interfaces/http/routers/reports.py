@@ -23,7 +23,7 @@ from interfaces.http.report_schemas import (
     RedemptionDetailOut,
     RejectionReportOut,
 )
-from interfaces.http.responses import ERRORS, MinPosition
+from interfaces.http.responses import ERRORS, MinPosition, csv_cell
 from interfaces.http.security import Reader, Services
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERRORS)
@@ -37,11 +37,8 @@ CSV_COLUMNS = ("id", "position", "occurred_at", "status", "code", "campaign_key"
                "customer_id", "order_id", "order_amount", "currency", "discount", "cost_group",
                "cost_store", "store_id", "channel", "reasons", "lines", "allocations", "reversed_at",
                "reversal_reason")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def reports(services: Services) -> ReportService:
-    return ReportService(services.queries)
+    return services.reports
 
 
 Reports = Annotated[ReportService, Depends(reports)]
@@ -121,22 +118,13 @@ def customer(customer_id: str, actor: Reader, service: Reports,
     return service.customer(actor.merchant_id, customer_id, history=history, min_position=min_position)
 
 
-def cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv_row(entry: dict[str, Any]) -> list[Any]:
     reversal = entry["reversal"] or {}
     flat = {**entry, "cost_group": entry["costs"]["group"], "cost_store": entry["costs"]["store"],
             "reasons": ";".join(entry["reasons"]), "lines": json.dumps(entry["lines"], sort_keys=True),
             "allocations": json.dumps(entry["allocations"], sort_keys=True),
             "reversed_at": reversal.get("at"), "reversal_reason": reversal.get("reason")}
-    return [cell(flat[c]) for c in CSV_COLUMNS]
+    return [csv_cell(flat[c]) for c in CSV_COLUMNS]
 
 
 def _csv(rows: Iterator[dict[str, Any]], page: int = 1000) -> Iterator[str]:
