@@ -43,11 +43,9 @@ class Observation:
 
 
 class ObservationStore(Protocol):
-    def observe(self, o: Observation) -> None: ...
-
-    def window(self, merchant_id: str, detector: str, subject: str, since: datetime,
-               until: datetime) -> tuple[int, list[str]]:
-        """Distinct items observed in (since, until], and (some of) the events behind them."""
+    def observe(self, o: Observation, since: datetime) -> tuple[int, list[str]]:
+        """Record `o` (once, whatever replays) and answer, in the same transaction, the distinct
+        items of its detector and subject observed in (since, o.at], and some events behind them."""
         ...
 
     def prune(self, before: datetime) -> None: ...
@@ -95,21 +93,18 @@ class FraudService:
         """Raise the flag for this subject's window unless it is already raised; True if new."""
         start = window_start(at, window_minutes)
         flag_id = FraudFlag.id_for(merchant_id, detector, subject, start)
-        raised: list[bool] = []
 
         def decide(_: datetime) -> Outcome:
             if self.ledger.existing([flag_id]):
-                raised[:] = [False]
                 return Outcome(200, {"id": str(flag_id)})
             flag = FraudFlag.raise_flag(merchant_id, detector, subject, start, window_minutes, count,
                                         threshold, evidence, at)
-            raised[:] = [True]
             return Outcome(201, flag_view(flag), (flag,))
 
         actor = Actor(merchant_id=merchant_id, role="admin", ref=SYSTEM)
-        self.executor.run(actor=actor, operation="raise_fraud_flag",
-                          payload={"flag": str(flag_id)}, decide=decide, lock_key=flag_id)
-        return bool(raised and raised[0])
+        result = self.executor.run(actor=actor, operation="raise_fraud_flag",
+                                   payload={"flag": str(flag_id)}, decide=decide, lock_key=flag_id)
+        return result.status == 201
 
     def review(self, actor: Actor, flag_id: UUID, decision: str, note: str,
                idempotency_key: str | None = None) -> CommandResult:
@@ -140,14 +135,15 @@ class FraudPolicy:
         self._handled = 0
 
     def handle(self, event: Any, position: int) -> None:
+        thresholds: dict[str, dict[str, dict[str, int]]] = {}  # per merchant, read once per event
         for o in self.observations(event):
-            limits = self.service.thresholds(o.merchant_id)[o.detector]
+            if o.merchant_id not in thresholds:
+                thresholds[o.merchant_id] = self.service.thresholds(o.merchant_id)
+            limits = thresholds[o.merchant_id][o.detector]
             if not limits["count"]:
                 continue  # this detector is off for the merchant
-            self.store.observe(o)
             minutes = limits["window_minutes"]
-            count, refs = self.store.window(o.merchant_id, o.detector, o.subject,
-                                            o.at - timedelta(minutes=minutes), o.at)
+            count, refs = self.store.observe(o, since=o.at - timedelta(minutes=minutes))
             if count >= limits["count"]:
                 self.service.raise_flag(o.merchant_id, o.detector, o.subject, o.at, count,
                                         limits["count"], minutes, refs)

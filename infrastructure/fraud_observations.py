@@ -31,17 +31,13 @@ class SqlObservationStore:
             for statement in DDL:
                 tx.execute(statement)
 
-    def observe(self, o: Observation) -> None:
+    def observe(self, o: Observation, since: datetime) -> tuple[int, list[str]]:
+        key = (o.merchant_id, o.detector, o.subject, iso(since), iso(o.at))
+        where = "merchant_id=? AND detector=? AND subject=? AND at > ? AND at <= ?"
         with self.db.transaction(write=True) as tx:
             tx.execute("INSERT INTO fraud_observations VALUES (?,?,?,?,?,?) "
                        "ON CONFLICT (merchant_id, detector, subject, ref) DO NOTHING",
                        (o.merchant_id, o.detector, o.subject, o.item, iso(o.at), o.ref))
-
-    def window(self, merchant_id: str, detector: str, subject: str, since: datetime,
-               until: datetime) -> tuple[int, list[str]]:
-        key = (merchant_id, detector, subject, iso(since), iso(until))
-        where = "merchant_id=? AND detector=? AND subject=? AND at > ? AND at <= ?"
-        with self.db.transaction() as tx:
             row = tx.one(f"SELECT COUNT(DISTINCT item) AS n FROM fraud_observations WHERE {where}", key)
             refs = tx.query(f"SELECT ref FROM fraud_observations WHERE {where} ORDER BY at, ref LIMIT ?",
                             (*key, EVIDENCE))
