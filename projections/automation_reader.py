@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from domain.errors import InvalidInput
 from infrastructure.database import LibraryDatabase
-from projections.queries import ProjectionLagging
+from projections.queries import await_position
 from projections.runner import TrackingMoved
 
 if TYPE_CHECKING:  # the hub lists these projections: import it only for typing
@@ -48,14 +47,7 @@ class AutomationReader:
 
     def wait(self, name: str, min_position: int | None) -> None:
         """Read-your-writes for the API: wait until `name` includes `min_position`."""
-        if not min_position or self.hub.wait(name, min_position, 0):
-            return
-        if min_position > self.hub.ledger.head():
-            raise InvalidInput(f"position {min_position} is beyond the ledger's head",
-                               code="unknown_position")
-        if not self.hub.wait(name, min_position, self.wait_seconds):
-            raise ProjectionLagging(f"{name} has not reached position {min_position} yet; retry shortly",
-                                    projection=name, min_position=min_position)
+        await_position(self.hub, self.wait_seconds, min_position, name)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.db.transaction() as tx:

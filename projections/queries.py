@@ -21,6 +21,21 @@ class ProjectionLagging(DomainError):
     code = "projection_lagging"
 
 
+def await_position(hub: ProjectionHub, wait_seconds: float, min_position: int | None,
+                   *projections: str) -> None:
+    """Read-your-writes: wait until each read model includes `min_position`; `422
+    unknown_position` beyond the ledger's head, `503 projection_lagging` after the wait."""
+    if not min_position or all(hub.wait(name, min_position, 0) for name in projections):
+        return
+    if min_position > hub.ledger.head():
+        raise InvalidInput(f"position {min_position} is beyond the ledger's head",
+                           code="unknown_position")
+    for name in projections:
+        if not hub.wait(name, min_position, wait_seconds):
+            raise ProjectionLagging(f"{name} has not reached position {min_position} yet; retry shortly",
+                                    projection=name, min_position=min_position)
+
+
 class QueryService:
     """Answers from read models; `min_position` makes a client see its own last write."""
 
@@ -32,18 +47,8 @@ class QueryService:
         self.wait_seconds = wait_seconds
 
     def await_position(self, min_position: int | None, *projections: str) -> None:
-        """Read-your-writes: wait until each read model includes `min_position`; `422
-        unknown_position` beyond the ledger's head, `503 projection_lagging` after the wait."""
-        hub = self.hub
-        if not min_position or all(hub.wait(name, min_position, 0) for name in projections):
-            return
-        if min_position > hub.ledger.head():
-            raise InvalidInput(f"position {min_position} is beyond the ledger's head",
-                               code="unknown_position")
-        for name in projections:
-            if not hub.wait(name, min_position, self.wait_seconds):
-                raise ProjectionLagging(f"{name} has not reached position {min_position} yet; retry shortly",
-                                        projection=name, min_position=min_position)
+        """Read-your-writes: see `await_position`."""
+        await_position(self.hub, self.wait_seconds, min_position, *projections)
 
     def wallet(self, merchant_id: str, customer_id: str, min_position: int | None = None
                ) -> dict[str, Any]:
